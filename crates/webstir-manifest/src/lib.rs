@@ -1,1 +1,38 @@
-//! placeholder
+//! The webstir module contract.
+//!
+//! This crate is the stable core shared by the runtime (`webstir`) and the CLI (`webstir-cli`): the serde
+//! types of the module manifest (`.webstir/backend-manifest.json`), their validation, and the schedule
+//! syntax of jobs. It has no async or HTTP dependencies and changes rarely.
+//!
+//! JSON field names and shapes match the original webstir contract (contract version `1.0.0`), so a
+//! manifest written by webstir in Rust is interchangeable with one written by the original runtime.
+//!
+//! ```
+//! use webstir_manifest::{ModuleManifest, RouteDefinition, HttpMethod};
+//!
+//! let mut manifest = ModuleManifest::new("@demo/backend", "0.1.0");
+//! manifest.routes.push(RouteDefinition::new("listAccounts", HttpMethod::Get, "/api/accounts"));
+//! manifest.validate().unwrap();
+//! let json = serde_json::to_value(&manifest).unwrap();
+//! assert_eq!(json["contractVersion"], "1.0.0");
+//! assert_eq!(json["routes"][0]["method"], "GET");
+//! ```
+
+mod error;
+mod manifest;
+mod route;
+pub mod schedule;
+mod validate;
+
+pub use error::{ManifestError, ValidationIssue};
+pub use manifest::{
+    CONTRACT_VERSION, EventDefinition, JobDefinition, JobPriority, ModuleKind, ModuleManifest,
+    RequestHookDefinition, RequestHookPhase, ServiceDefinition, ViewDefinition,
+};
+pub use route::{
+    AccessMode, AccessRule, ErrorCode, HookRef, ErrorSpec, FlashPublish, FlashSpec, FormContentType, FormSpec, FragmentMode,
+    FragmentSpec, HttpMethod, Interaction, RedirectSpec, RenderMode, ResponseSpec, RouteDefinition,
+    RouteInput, RouteOutput, SchemaKind, SchemaReference, SessionMode, SessionSpec, SsgSpec,
+};
+pub use schedule::{Schedule, ScheduleError};
+pub use validate::{normalize_path, route_key};

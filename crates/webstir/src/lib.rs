@@ -1,1 +1,69 @@
-//! placeholder
+//! # webstir
+//!
+//! A batteries-included backend runtime: declare routes (with the metadata the manifest shows) and jobs
+//! once in Rust, and get a lean HTTP server with health probes, request ids, structured logs, body
+//! limits, panic isolation and graceful shutdown.
+//!
+//! ```no_run
+//! use webstir::{Ctx, Module, Reply, Result, Route};
+//!
+//! async fn list_accounts(ctx: Ctx) -> Result<Reply> {
+//!     Ok(Reply::json(&serde_json::json!({ "accounts": [], "greetedAt": ctx.now().to_string() })))
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let module = Module::new("@demo/backend", "0.1.0")
+//!         .capabilities(["http"])
+//!         .route(Route::get("/api/accounts").name("listAccounts").handler(list_accounts));
+//!     webstir::run(module) // `serve` (default) or `manifest`
+//! }
+//! ```
+//!
+//! ## Built-in endpoints
+//! | path | answer |
+//! |---|---|
+//! | `/api/health`, `/healthz` | 200 `{"ok":true,"uptime":<seconds>}` |
+//! | `/readyz` | 200 `{"status":"ready","manifest":{…}}`, or 503 while booting or when a check fails |
+//! | unknown path | 404 `{"error":"not_found","path":…}` |
+//! | known path, other method | 405 `{"error":"method_not_allowed",…}` with `allow` |
+//!
+//! ## Environment
+//! `PORT` (4000), `HOST` (127.0.0.1; 0.0.0.0 in production), `NODE_ENV`, `REQUEST_BODY_MAX_BYTES`
+//! (1048576), `LOG_LEVEL`, `LOG_FORMAT`, `REQUEST_TIMEOUT_MS`, `SHUTDOWN_GRACE_MS`,
+//! `HTTP_HEADER_TIMEOUT_MS`, `HTTP_IDLE_TIMEOUT_MS`, `HTTP_MAX_CONNECTIONS`. `.env.local` then `.env`
+//! are loaded from the workspace root; the real environment wins.
+
+mod app;
+mod config;
+mod context;
+mod env;
+mod error;
+mod server;
+mod jobs;
+mod logging;
+mod module;
+mod reply;
+
+pub use app::{Server, StartError, run, shutdown_signal};
+pub use config::{Config, ConfigError, LogFormat};
+pub use context::{Auth, Ctx, Params};
+pub use env::{Env, load_env_files, workspace_root};
+pub use error::{ApiError, Error, Result};
+pub use jobs::{JobContext, JobHandler};
+pub use module::{BoxFuture, Handler, Job, Module, Route};
+pub use reply::Reply;
+
+/// The contract types (manifest, route definitions, schedules).
+pub use webstir_manifest as manifest;
+pub use webstir_manifest::{FragmentMode, HttpMethod};
+
+/// Re-exported so apps and generated code use the same versions.
+pub use {http, jiff, serde_json, tracing};
+
+/// The directory of this crate's `src/backend/db/migrations`, resolved at compile time.
+#[macro_export]
+macro_rules! migrations_dir {
+    () => {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/src/backend/db/migrations")
+    };
+}

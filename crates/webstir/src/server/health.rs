@@ -1,0 +1,99 @@
+//! Health and readiness: `/api/health`, `/healthz`, `/readyz`.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::{Response, StatusCode};
+
+use super::response::{self, Body};
+use crate::module::BoxFuture;
+
+/// A readiness check: `Ok(())` when the dependency is usable, `Err(reason)` otherwise.
+pub(crate) type Check = Arc<dyn Fn() -> BoxFuture<Result<(), String>> + Send + Sync>;
+
+const BOOTING: u8 = 0;
+const READY: u8 = 1;
+const FAILED: u8 = 2;
+
+pub(crate) struct Readiness {
+    state: AtomicU8,
+    failure: Mutex<Option<String>>,
+    manifest: serde_json::Value,
+    checks: Vec<(String, Check)>,
+}
+
+impl Readiness {
+    pub(crate) fn new(manifest: serde_json::Value, checks: Vec<(String, Check)>) -> Self {
+        Self {
+            state: AtomicU8::new(BOOTING),
+            failure: Mutex::new(None),
+            manifest,
+            checks,
+        }
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.state.store(READY, Ordering::Release);
+    }
+
+    pub(crate) fn set_failed(&self, message: String) {
+        if let Ok(mut slot) = self.failure.lock() {
+            *slot = Some(message);
+        }
+        self.state.store(FAILED, Ordering::Release);
+    }
+
+    pub(crate) fn health(&self, started: Instant) -> Response<Body> {
+        let uptime = started.elapsed().as_secs_f64();
+        response::json(
+            StatusCode::OK,
+            format!("{{\"ok\":true,\"uptime\":{uptime}}}"),
+        )
+    }
+
+    pub(crate) async fn ready(&self) -> Response<Body> {
+        match self.state.load(Ordering::Acquire) {
+            BOOTING => response::json_value(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({ "status": "booting" }),
+            ),
+            FAILED => {
+                let message = self
+                    .failure
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.clone())
+                    .unwrap_or_default();
+                response::json_value(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &serde_json::json!({ "status": "error", "message": message }),
+                )
+            }
+            _ => {
+                for (name, check) in &self.checks {
+                    let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
+                    let failure = match outcome {
+                        Ok(Ok(())) => None,
+                        Ok(Err(reason)) => Some(format!("{name}: {reason}")),
+                        Err(_) => Some(format!("{name}: check timed out after 2 s")),
+                    };
+                    if let Some(message) = failure {
+                        return response::json_value(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            &serde_json::json!({
+                                "status": "error",
+                                "message": message,
+                                "manifest": self.manifest,
+                            }),
+                        );
+                    }
+                }
+                response::json_value(
+                    StatusCode::OK,
+                    &serde_json::json!({ "status": "ready", "manifest": self.manifest }),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Request ids: the client's `x-request-id` when it sends a usable one, else a random UUID v4 from a
+//! per-thread generator (no syscall per request).
+
+use std::cell::Cell;
+use std::hash::{BuildHasher, Hasher};
+
+use http::{HeaderMap, HeaderValue};
+
+pub(crate) const MAX_LEN: usize = 200;
+
+thread_local! {
+    static STATE: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    hasher.finish()
+}
+
+/// wyrand: a small, fast, well-distributed generator (not for secrets; ids only).
+fn next_u64() -> u64 {
+    STATE.with(|state| {
+        let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(s);
+        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) ^ t) as u64
+    })
+}
+
+/// A new random UUID v4, hyphenated lowercase.
+pub(crate) fn generate() -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&next_u64().to_le_bytes());
+    bytes[8..].copy_from_slice(&next_u64().to_le_bytes());
+    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// The request id for a request: reused from `x-request-id` when present, non-empty, at most 200
+/// visible ASCII characters; generated otherwise.
+pub(crate) fn resolve(headers: &HeaderMap) -> (String, HeaderValue) {
+    if let Some(value) = headers.get("x-request-id")
+        && let Ok(text) = value.to_str()
+    {
+        let text = text.trim();
+        if !text.is_empty() && text.len() <= MAX_LEN {
+            if let Ok(header) = HeaderValue::from_str(text) {
+                return (text.to_owned(), header);
+            }
+        }
+    }
+    let id = generate();
+    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+    (id, header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_uuid_v4_and_distinct() {
+        let a = generate();
+        let b = generate();
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+    }
+
+    #[test]
+    fn client_id_is_reused_unless_blank_or_too_long() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", HeaderValue::from_static("abc-123"));
+        assert_eq!(resolve(&headers).0, "abc-123");
+        headers.insert("x-request-id", HeaderValue::from_static("  "));
+        assert_ne!(resolve(&headers).0.trim(), "");
+        let long = "x".repeat(MAX_LEN + 1);
+        headers.insert("x-request-id", HeaderValue::from_str(&long).unwrap());
+        assert_ne!(resolve(&headers).0, long);
+    }
+}

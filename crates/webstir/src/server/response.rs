@@ -1,0 +1,198 @@
+//! Building HTTP responses: from handler replies, handler errors, and the runtime's own JSON errors.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::error::{ApiError, ErrorKind};
+use crate::reply::{Reply, ReplyKind};
+use crate::Error;
+
+pub(crate) type Body = Full<Bytes>;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut res = Response::new(Full::new(body.into()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, JSON);
+    res
+}
+
+pub(crate) fn json_value(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    json(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// 500 `{"error":"internal_error"}`; the message is included only outside production.
+pub(crate) fn internal(message: &str, expose: bool) -> Response<Body> {
+    let body = if expose {
+        serde_json::json!({ "error": "internal_error", "message": message })
+    } else {
+        serde_json::json!({ "error": "internal_error" })
+    };
+    json_value(StatusCode::INTERNAL_SERVER_ERROR, &body)
+}
+
+fn errors_body(status: StatusCode, errors: &[ApiError]) -> Response<Body> {
+    json_value(status, &serde_json::json!({ "errors": errors }))
+}
+
+/// The outcome of turning a reply into a response: the response, plus an internal failure to log.
+pub(crate) struct Built {
+    pub(crate) response: Response<Body>,
+    pub(crate) failure: Option<String>,
+}
+
+pub(crate) fn from_error(err: Error, expose: bool) -> Built {
+    match err.kind {
+        ErrorKind::Api {
+            status,
+            errors,
+            headers,
+        } => {
+            let mut response = errors_body(status, &errors);
+            for (name, value) in headers {
+                response.headers_mut().append(name, value);
+            }
+            Built {
+                response,
+                failure: None,
+            }
+        }
+        ErrorKind::Internal(_) => {
+            let message = err.to_string();
+            Built {
+                response: internal(&message, expose),
+                failure: Some(message),
+            }
+        }
+    }
+}
+
+pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
+    let status = reply.status.unwrap_or_else(|| reply.default_status());
+    let has_content_type = reply.has_header(&CONTENT_TYPE);
+    let has_cache_control = reply.has_header(&CACHE_CONTROL);
+    let Reply { headers, kind, .. } = reply;
+    let mut extra: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
+    let body: Bytes = match kind {
+        ReplyKind::Empty => Bytes::new(),
+        ReplyKind::Body {
+            bytes,
+            content_type,
+        } => {
+            if !has_content_type {
+                extra.push((CONTENT_TYPE, HeaderValue::from_static(content_type)));
+            }
+            bytes
+        }
+        ReplyKind::Redirect { location } => match HeaderValue::from_str(&location) {
+            Ok(value) => {
+                extra.push((LOCATION, value));
+                Bytes::new()
+            }
+            Err(_) => {
+                let message = format!("redirect location is not a valid header value: {location:?}");
+                return Built {
+                    response: internal(&message, expose),
+                    failure: Some(message),
+                };
+            }
+        },
+        ReplyKind::Fragment {
+            target,
+            selector,
+            mode,
+            html,
+        } => {
+            let target = target.trim();
+            let selector = selector.as_deref().map(str::trim);
+            let mut issues = Vec::new();
+            if target.is_empty() {
+                issues.push("target");
+            }
+            if selector.is_some_and(str::is_empty) {
+                issues.push("selector");
+            }
+            let target_value = HeaderValue::from_str(target);
+            let selector_value = selector.map(HeaderValue::from_str).transpose();
+            if target_value.is_err() || selector_value.is_err() {
+                issues.push("header");
+            }
+            if !issues.is_empty() {
+                let status = if status.as_u16() >= 400 {
+                    status
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
+                let error = ApiError::new(
+                    "invalid_fragment_response",
+                    "Fragment responses require a non-empty target, supported mode, and body.",
+                )
+                .with_details(serde_json::json!(issues));
+                let mut response = errors_body(status, &[error]);
+                for (name, value) in headers {
+                    response.headers_mut().append(name, value);
+                }
+                return Built {
+                    response,
+                    failure: Some("invalid fragment response".to_owned()),
+                };
+            }
+            extra.push((
+                http::HeaderName::from_static("x-webstir-fragment-cache"),
+                HeaderValue::from_static("bypass"),
+            ));
+            if let Ok(v) = target_value {
+                extra.push((http::HeaderName::from_static("x-webstir-fragment-target"), v));
+            }
+            if let Ok(Some(v)) = selector_value {
+                extra.push((http::HeaderName::from_static("x-webstir-fragment-selector"), v));
+            }
+            if let Some(mode) = mode {
+                extra.push((
+                    http::HeaderName::from_static("x-webstir-fragment-mode"),
+                    HeaderValue::from_static(mode.as_str()),
+                ));
+            }
+            if !has_cache_control {
+                extra.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+            }
+            if !has_content_type {
+                extra.push((
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ));
+            }
+            html
+        }
+        ReplyKind::Errors(errors) => {
+            if !has_content_type {
+                extra.push((CONTENT_TYPE, JSON));
+            }
+            Bytes::from(
+                serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default(),
+            )
+        }
+        ReplyKind::Broken(message) => {
+            return Built {
+                response: internal(&message, expose),
+                failure: Some(message),
+            };
+        }
+    };
+    let mut response = Response::new(Full::new(if head { Bytes::new() } else { body }));
+    *response.status_mut() = status;
+    let map = response.headers_mut();
+    for (name, value) in headers {
+        map.append(name, value);
+    }
+    for (name, value) in extra {
+        map.insert(name, value);
+    }
+    Built {
+        response,
+        failure: None,
+    }
+}

@@ -1,0 +1,317 @@
+//! The request pipeline: one fused service (no tower layer stack) from accept to `request.completed`.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use http::header::CONNECTION;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use tracing::Instrument;
+
+use super::body::{self, BodyError};
+use super::health::Readiness;
+use super::request_id;
+use super::response::{self, Body, Built};
+use super::router::{Found, Router};
+use crate::context::{Ctx, Services};
+use crate::{Config, Env};
+
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// Everything a request needs, shared by all connections.
+pub(crate) struct App {
+    pub(crate) router: Router,
+    pub(crate) config: Config,
+    pub(crate) env: Env,
+    pub(crate) services: Services,
+    pub(crate) readiness: Readiness,
+    pub(crate) started: Instant,
+}
+
+/// Per-connection activity, for the idle timeout.
+pub(crate) struct ConnState {
+    pub(crate) in_flight: AtomicUsize,
+    /// Milliseconds since `App::started` of the last request start or end.
+    pub(crate) last_active_ms: AtomicU64,
+}
+
+impl ConnState {
+    pub(crate) fn new(app: &App) -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(app.started.elapsed().as_millis() as u64),
+        }
+    }
+}
+
+struct InFlight<'a> {
+    conn: &'a ConnState,
+    started: &'a Instant,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.conn
+            .last_active_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.conn.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct ConnService {
+    pub(crate) app: Arc<App>,
+    pub(crate) conn: Arc<ConnState>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let app = self.app.clone();
+        let conn = self.conn.clone();
+        conn.in_flight.fetch_add(1, Ordering::Relaxed);
+        Box::pin(async move {
+            let _guard = InFlight {
+                conn: &conn,
+                started: &app.started,
+            };
+            Ok(app.handle(req).await)
+        })
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+impl App {
+    fn expose_errors(&self) -> bool {
+        !self.config.is_production()
+    }
+
+    pub(crate) async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path();
+        match path {
+            "/healthz" | "/api/health" => return self.readiness.health(self.started),
+            "/readyz" => return self.readiness.ready().await,
+            _ => {}
+        }
+        let start = Instant::now();
+        let method = req.method().clone();
+        let (route, params) = match self.router.find(&method, path) {
+            Found::Route(route, params) => (route, params),
+            Found::MethodNotAllowed(_) | Found::NotFound if method == Method::OPTIONS => {
+                return self.preflight(&req);
+            }
+            Found::MethodNotAllowed(allowed) => {
+                let (id, id_header) = request_id::resolve(req.headers());
+                let list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+                let mut res = response::json_value(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &serde_json::json!({
+                        "error": "method_not_allowed",
+                        "method": method.as_str(),
+                        "path": path,
+                        "allowed": list,
+                    }),
+                );
+                if let Ok(v) = HeaderValue::from_str(&list.join(", ")) {
+                    res.headers_mut().insert(http::header::ALLOW, v);
+                }
+                res.headers_mut().insert(X_REQUEST_ID, id_header);
+                log_completed(&tracing::Span::none(), &id, &method, path, 405, start);
+                return res;
+            }
+            Found::NotFound => {
+                let (id, id_header) = request_id::resolve(req.headers());
+                let normalized = webstir_manifest::normalize_path(path);
+                let mut res = response::json_value(
+                    StatusCode::NOT_FOUND,
+                    &serde_json::json!({ "error": "not_found", "path": normalized }),
+                );
+                res.headers_mut().insert(X_REQUEST_ID, id_header);
+                log_completed(&tracing::Span::none(), &id, &method, path, 404, start);
+                return res;
+            }
+        };
+
+        let (request_id, id_header) = request_id::resolve(req.headers());
+        let span = tracing::info_span!(
+            target: "webstir::http",
+            "request",
+            request_id = %request_id,
+            method = %method,
+            route = %route.name,
+        );
+        let head = method == Method::HEAD;
+        let (parts, incoming) = req.into_parts();
+        let body = if method == Method::GET || head {
+            bytes::Bytes::new()
+        } else {
+            match body::read(incoming, self.config.body_limit).await {
+                Ok(bytes) => bytes,
+                Err(BodyError::TooLarge) => {
+                    let mut res = response::json_value(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &serde_json::json!({
+                            "error": "payload_too_large",
+                            "message": format!("Request body exceeded {} bytes.", self.config.body_limit),
+                        }),
+                    );
+                    res.headers_mut().insert(X_REQUEST_ID, id_header);
+                    res.headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                    log_completed(&span, &request_id, &method, &route.name, 413, start);
+                    return res;
+                }
+                Err(BodyError::Aborted) => {
+                    let mut res = response::json_value(
+                        StatusCode::BAD_REQUEST,
+                        &serde_json::json!({
+                            "error": "bad_request",
+                            "message": "The request body could not be read.",
+                        }),
+                    );
+                    res.headers_mut().insert(X_REQUEST_ID, id_header);
+                    log_completed(&span, &request_id, &method, &route.name, 400, start);
+                    return res;
+                }
+            }
+        };
+
+        let ctx = Ctx {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            params,
+            body,
+            request_id,
+            route: route.name.clone(),
+            env: self.env.clone(),
+            span: span.clone(),
+            auth: None,
+            services: self.services.clone(),
+        };
+        let request_id = ctx.request_id.clone();
+        let expose = self.expose_errors();
+
+        let handler = route.handler.clone();
+        let call = std::panic::catch_unwind(AssertUnwindSafe(move || handler.call(ctx)));
+        let outcome = match call {
+            Err(payload) => Err(panic_message(&*payload)),
+            Ok(fut) => {
+                let fut = AssertUnwindSafe(fut).catch_unwind().instrument(span.clone());
+                let result = match self.config.request_timeout {
+                    Some(limit) => match tokio::time::timeout(limit, fut).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            let mut res = response::json_value(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                &serde_json::json!({
+                                    "error": "request_timeout",
+                                    "message": format!("The request took longer than {} ms.", limit.as_millis()),
+                                }),
+                            );
+                            res.headers_mut().insert(X_REQUEST_ID, id_header);
+                            tracing::error!(target: "webstir::http", parent: &span, timeout_ms = limit.as_millis() as u64, "request handler timed out");
+                            log_completed(&span, &request_id, &method, &route.name, 503, start);
+                            return res;
+                        }
+                    },
+                    None => fut.await,
+                };
+                result.map_err(|payload| panic_message(&*payload))
+            }
+        };
+
+        let Built {
+            mut response,
+            failure,
+        } = match outcome {
+            Ok(Ok(reply)) => response::from_reply(reply, head, expose),
+            Ok(Err(err)) => response::from_error(err, expose),
+            Err(panic) => {
+                tracing::error!(target: "webstir::http", parent: &span, panic = %panic, "request handler panicked");
+                Built {
+                    response: response::internal(&panic, expose),
+                    failure: None,
+                }
+            }
+        };
+        if let Some(message) = failure {
+            tracing::error!(target: "webstir::http", parent: &span, error = %message, "request handler failed");
+        }
+        response.headers_mut().insert(X_REQUEST_ID, id_header);
+        log_completed(
+            &span,
+            &request_id,
+            &method,
+            &route.name,
+            response.status().as_u16(),
+            start,
+        );
+        response
+    }
+
+    fn preflight(&self, req: &Request<Incoming>) -> Response<Body> {
+        let mut res = Response::new(Body::default());
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        let headers = res.headers_mut();
+        headers.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS"),
+        );
+        let allow_headers = req
+            .headers()
+            .get("access-control-request-headers")
+            .cloned()
+            .unwrap_or(HeaderValue::from_static("content-type"));
+        headers.insert("access-control-allow-headers", allow_headers);
+        if self.config.node_env == "development"
+            && let Some(origin) = req.headers().get(http::header::ORIGIN)
+        {
+            headers.insert("access-control-allow-origin", origin.clone());
+            headers.insert(http::header::VARY, HeaderValue::from_static("origin"));
+        }
+        res
+    }
+}
+
+fn log_completed(
+    span: &tracing::Span,
+    request_id: &str,
+    method: &Method,
+    route: &str,
+    status: u16,
+    start: Instant,
+) {
+    let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
+    if span.is_none() {
+        tracing::info!(
+            target: "webstir::http",
+            request_id,
+            method = %method,
+            route,
+            status,
+            duration_ms,
+            "request.completed"
+        );
+    } else {
+        tracing::info!(target: "webstir::http", parent: span, status, duration_ms, "request.completed");
+    }
+}

@@ -1,0 +1,48 @@
+//! The module: manifest metadata, routes and jobs, declared once.
+
+use webstir::{FragmentMode, Module, Route};
+
+use crate::routes;
+
+/// The accounts module.
+pub(crate) fn module() -> Module {
+    Module::new("@demo/accounts", "0.1.0")
+        .capabilities(["http", "db"])
+        .route(
+            Route::get("/api/accounts")
+                .name("listAccounts")
+                .summary("List accounts")
+                .description("Returns the accounts")
+                .tags(["accounts", "api"])
+                .handler(routes::accounts::list),
+        )
+        .route(
+            Route::post("/api/accounts")
+                .name("createAccount")
+                .summary("Create an account")
+                .tags(["accounts", "api"])
+                .body_schema("json-schema:NewAccount")
+                .handler(routes::accounts::create),
+        )
+        .route(
+            Route::get("/api/accounts/:id")
+                .name("getAccount")
+                .summary("One account by id")
+                .tags(["accounts", "api"])
+                .handler(routes::accounts::get),
+        )
+        .route(
+            Route::post("/api/welcome")
+                .name("welcome")
+                .summary("Form post that redirects")
+                .form_urlencoded(false)
+                .handler(routes::welcome::submit),
+        )
+        .route(
+            Route::get("/api/greeting/:name")
+                .name("greeting")
+                .summary("Greeting fragment")
+                .fragment("greeting", None, Some(FragmentMode::Replace))
+                .handler(routes::welcome::greeting),
+        )
+}

@@ -1,0 +1,4 @@
+//! Route handlers.
+
+pub(crate) mod accounts;
+pub(crate) mod welcome;
