@@ -30,9 +30,10 @@ pub use manifest::{
     RequestHookDefinition, RequestHookPhase, ServiceDefinition, ViewDefinition,
 };
 pub use route::{
-    AccessMode, AccessRule, ErrorCode, HookRef, ErrorSpec, FlashPublish, FlashSpec, FormContentType, FormSpec, FragmentMode,
-    FragmentSpec, HttpMethod, Interaction, RedirectSpec, RenderMode, ResponseSpec, RouteDefinition,
-    RouteInput, RouteOutput, SchemaKind, SchemaReference, SessionMode, SessionSpec, SsgSpec,
+    AccessMode, AccessRule, ErrorCode, ErrorSpec, FlashPublish, FlashSpec, FormContentType,
+    FormSpec, FragmentMode, FragmentSpec, HookRef, HttpMethod, Interaction, RedirectSpec,
+    RenderMode, ResponseSpec, RouteDefinition, RouteInput, RouteOutput, SchemaKind,
+    SchemaReference, SessionMode, SessionSpec, SsgSpec,
 };
 pub use schedule::{Schedule, ScheduleError};
 pub use validate::{normalize_path, route_key};

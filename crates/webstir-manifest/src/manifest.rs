@@ -183,10 +183,7 @@ impl JobPriority {
     /// Parse CLI text the way the reference does: an exact integer (`5`, `-2`) becomes a number,
     /// anything else (`05`, `high`) stays text.
     pub fn from_cli(text: &str) -> Self {
-        let canonical = text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| n.to_string() == text);
+        let canonical = text.parse::<i64>().ok().filter(|n| n.to_string() == text);
         match canonical {
             Some(n) => Self::Number(n),
             None => Self::Text(text.to_owned()),

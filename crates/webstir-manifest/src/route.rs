@@ -412,7 +412,6 @@ pub enum AccessMode {
     Authenticated,
 }
 
-
 /// A route: method, path and the metadata that describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -70,7 +70,10 @@ impl ModuleManifest {
         for (i, job) in self.jobs.iter().enumerate() {
             issues.non_empty(format!("jobs.{i}.name"), &job.name);
             if !job_names.insert(job.name.as_str()) {
-                issues.push(format!("jobs.{i}.name"), format!("duplicate job name '{}'", job.name));
+                issues.push(
+                    format!("jobs.{i}.name"),
+                    format!("duplicate job name '{}'", job.name),
+                );
             }
             if let Some(schedule) = job.schedule.as_deref().filter(|s| !s.trim().is_empty())
                 && let Err(err) = Schedule::parse(schedule)
@@ -143,7 +146,10 @@ fn validate_route(issues: &mut Issues, at: &str, route: &RouteDefinition) {
         match &output.responses {
             Some(list) => {
                 if list.is_empty() {
-                    issues.push(format!("{at}.output.responses"), "must list at least one response");
+                    issues.push(
+                        format!("{at}.output.responses"),
+                        "must list at least one response",
+                    );
                 }
                 if variant != ResponseSpec::default() {
                     issues.push(
@@ -164,7 +170,10 @@ fn validate_variant(issues: &mut Issues, at: &str, variant: &ResponseSpec) {
     if let Some(status) = variant.status
         && !(100..=599).contains(&status)
     {
-        issues.push(format!("{at}.status"), "must be an HTTP status between 100 and 599");
+        issues.push(
+            format!("{at}.status"),
+            "must be an HTTP status between 100 and 599",
+        );
     }
     if let Some(redirect) = &variant.redirect {
         if let Some(status) = redirect.status
@@ -176,13 +185,16 @@ fn validate_variant(issues: &mut Issues, at: &str, variant: &ResponseSpec) {
             );
         }
         if variant.body.is_some() || variant.fragment.is_some() {
-            issues.push(format!("{at}"), "a redirect variant has no body or fragment");
+            issues.push(at, "a redirect variant has no body or fragment");
         }
     }
     if let Some(fragment) = &variant.fragment {
         issues.non_empty(format!("{at}.fragment.target"), &fragment.target);
         if variant.body.is_none() {
-            issues.push(format!("{at}.body"), "a fragment variant needs a body schema");
+            issues.push(
+                format!("{at}.body"),
+                "a fragment variant needs a body schema",
+            );
         }
     }
     for (name, schema) in [("headers", &variant.headers), ("body", &variant.body)] {

@@ -70,7 +70,11 @@ impl TestClient {
     ///
     /// # Errors
     /// I/O errors talking to the server.
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> io::Result<TestResponse> {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> io::Result<TestResponse> {
         let bytes = serde_json::to_vec(body).map_err(other)?;
         self.request(
             Method::POST,
@@ -128,7 +132,8 @@ impl TestClient {
         let mut stream = TcpStream::connect(self.addr).await?;
         stream.write_all(request).await?;
         let mut out = Vec::new();
-        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
         match read {
             Ok(Ok(_)) | Err(_) => {}
             Ok(Err(err)) if err.kind() == io::ErrorKind::ConnectionReset => {}

@@ -52,8 +52,14 @@ impl TestProcess {
         let mut child = cmd.spawn()?;
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (port_tx, mut port_rx) = tokio::sync::mpsc::unbounded_channel();
-        let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
-        let stderr = child.stderr.take().ok_or_else(|| io::Error::other("no stderr"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| io::Error::other("no stderr"))?;
         for reader in [
             Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
             Box::new(stderr),
@@ -76,7 +82,9 @@ impl TestProcess {
         }
         drop(port_tx);
         let port = tokio::time::timeout(Duration::from_secs(30), port_rx.recv()).await;
-        let dump = |lines: &Arc<Mutex<Vec<String>>>| lines.lock().map(|l| l.join("\n")).unwrap_or_default();
+        let dump = |lines: &Arc<Mutex<Vec<String>>>| {
+            lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+        };
         match port {
             Ok(Some(port)) => Ok(Self {
                 child,
@@ -122,7 +130,9 @@ impl TestProcess {
     /// # Errors
     /// When the process is gone or `kill` fails.
     pub fn signal(&self, name: &str) -> io::Result<()> {
-        let pid = self.pid().ok_or_else(|| io::Error::other("process already exited"))?;
+        let pid = self
+            .pid()
+            .ok_or_else(|| io::Error::other("process already exited"))?;
         let status = std::process::Command::new("kill")
             .arg(format!("-{name}"))
             .arg(pid.to_string())
@@ -130,7 +140,9 @@ impl TestProcess {
         if status.success() {
             Ok(())
         } else {
-            Err(io::Error::other(format!("kill -{name} {pid} failed: {status}")))
+            Err(io::Error::other(format!(
+                "kill -{name} {pid} failed: {status}"
+            )))
         }
     }
 
@@ -141,7 +153,9 @@ impl TestProcess {
     pub async fn wait(&mut self, timeout: Duration) -> io::Result<ExitStatus> {
         let status = tokio::time::timeout(timeout, self.child.wait())
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "process did not exit in time"))??;
+            .map_err(|_| {
+                io::Error::new(io::ErrorKind::TimedOut, "process did not exit in time")
+            })??;
         // Let the output readers drain.
         tokio::time::sleep(Duration::from_millis(50)).await;
         Ok(status)
@@ -152,8 +166,14 @@ impl TestProcess {
 mod tests {
     #[test]
     fn port_is_read_from_json_and_plain_lines() {
-        assert_eq!(super::port_from(r#"{"message":"API server running","port":4123}"#), Some(4123));
-        assert_eq!(super::port_from(r#"API server running {"port":80,"mode":"x"}"#), Some(80));
+        assert_eq!(
+            super::port_from(r#"{"message":"API server running","port":4123}"#),
+            Some(4123)
+        );
+        assert_eq!(
+            super::port_from(r#"API server running {"port":80,"mode":"x"}"#),
+            Some(80)
+        );
         assert_eq!(super::port_from("API server running"), None);
     }
 }

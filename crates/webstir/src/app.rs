@@ -116,7 +116,11 @@ impl Server {
             listener,
             addr,
         } = self;
-        let serving = tokio::spawn(crate::server::accept::serve(app.clone(), listener, shutdown));
+        let serving = tokio::spawn(crate::server::accept::serve(
+            app.clone(),
+            listener,
+            shutdown,
+        ));
         app.readiness.set_ready();
         let url = format!("http://{addr}");
         let mode = app.config.node_env.clone();
@@ -130,7 +134,10 @@ impl Server {
                 "API server running"
             );
         } else {
-            println!("API server running {{\"port\":{},\"mode\":\"{mode}\",\"runtime\":\"rust\",\"url\":\"{url}\"}}", addr.port());
+            println!(
+                "API server running {{\"port\":{},\"mode\":\"{mode}\",\"runtime\":\"rust\",\"url\":\"{url}\"}}",
+                addr.port()
+            );
         }
         let _ = serving.await;
         tracing::info!(target: "webstir::app", "server stopped");
@@ -207,7 +214,10 @@ pub fn run(module: Module) -> ExitCode {
     let root = crate::env::workspace_root();
     let (_, warnings) = crate::env::load_env_files(&root);
     let cli = AppCli::parse();
-    match cli.command.unwrap_or(AppCommand::Serve(ServeArgs::default())) {
+    match cli
+        .command
+        .unwrap_or(AppCommand::Serve(ServeArgs::default()))
+    {
         AppCommand::Manifest { compact } => {
             let manifest = module.manifest();
             if let Err(err) = manifest.validate() {
@@ -236,7 +246,10 @@ pub fn run(module: Module) -> ExitCode {
             for warning in warnings {
                 tracing::warn!(target: "webstir::app", "{warning}");
             }
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(err) => return fail(format!("could not start the async runtime: {err}")),
             };

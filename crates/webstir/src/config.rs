@@ -71,7 +71,10 @@ impl Config {
     /// assert_eq!(err.to_string(), "PORT must be a port number (0-65535), got 'http'");
     /// ```
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let node_env = env.get_trimmed("NODE_ENV").unwrap_or("development").to_owned();
+        let node_env = env
+            .get_trimmed("NODE_ENV")
+            .unwrap_or("development")
+            .to_owned();
         let production = node_env == "production";
         let host = match env.get_trimmed("HOST") {
             Some(v) => v.parse().map_err(|_| ConfigError {

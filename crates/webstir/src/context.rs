@@ -203,7 +203,9 @@ impl Ctx {
             return Err(Error::new(
                 http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                format!("Expected a JSON body (content-type: application/json), got '{content_type}'."),
+                format!(
+                    "Expected a JSON body (content-type: application/json), got '{content_type}'."
+                ),
             ));
         }
         if self.body.is_empty() {
@@ -213,10 +215,13 @@ impl Ctx {
             ));
         }
         serde_json::from_slice(&self.body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                Error::validation(format!("Request body does not match the expected shape: {e}"))
-            }
-            _ => Error::bad_request("invalid_json", format!("Request body is not valid JSON: {e}")),
+            serde_json::error::Category::Data => Error::validation(format!(
+                "Request body does not match the expected shape: {e}"
+            )),
+            _ => Error::bad_request(
+                "invalid_json",
+                format!("Request body is not valid JSON: {e}"),
+            ),
         })
     }
 

@@ -38,11 +38,11 @@ mod config;
 mod context;
 mod env;
 mod error;
-mod server;
 mod jobs;
 mod logging;
 mod module;
 mod reply;
+mod server;
 
 pub use app::{Server, StartError, run, shutdown_signal};
 pub use config::{Config, ConfigError, LogFormat};

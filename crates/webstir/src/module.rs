@@ -187,7 +187,10 @@ impl Route {
     /// Declare the body schema by name (`kind:name@source`).
     #[must_use]
     pub fn body_schema(mut self, schema: &str) -> Self {
-        let input = self.definition.input.get_or_insert_with(RouteInput::default);
+        let input = self
+            .definition
+            .input
+            .get_or_insert_with(RouteInput::default);
         input.body = SchemaReference::parse(schema);
         self
     }

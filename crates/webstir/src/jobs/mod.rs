@@ -28,6 +28,7 @@ pub struct JobContext {
     pub(crate) run_id: String,
     pub(crate) env: Env,
     pub(crate) span: tracing::Span,
+    #[allow(dead_code)] // carries the database once it lands (issue 3)
     pub(crate) services: crate::context::Services,
 }
 

@@ -37,13 +37,6 @@ impl Readiness {
         self.state.store(READY, Ordering::Release);
     }
 
-    pub(crate) fn set_failed(&self, message: String) {
-        if let Ok(mut slot) = self.failure.lock() {
-            *slot = Some(message);
-        }
-        self.state.store(FAILED, Ordering::Release);
-    }
-
     pub(crate) fn health(&self, started: Instant) -> Response<Body> {
         let uptime = started.elapsed().as_secs_f64();
         response::json(

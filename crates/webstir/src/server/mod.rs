@@ -1,9 +1,9 @@
 //! The HTTP server: accept loop, fused request pipeline, router, bodies, health.
 
+pub(crate) mod accept;
 pub(crate) mod body;
 pub(crate) mod health;
 pub(crate) mod request_id;
 pub(crate) mod response;
 pub(crate) mod router;
-pub(crate) mod accept;
 pub(crate) mod service;

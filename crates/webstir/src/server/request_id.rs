@@ -50,10 +50,11 @@ pub(crate) fn resolve(headers: &HeaderMap) -> (String, HeaderValue) {
         && let Ok(text) = value.to_str()
     {
         let text = text.trim();
-        if !text.is_empty() && text.len() <= MAX_LEN {
-            if let Ok(header) = HeaderValue::from_str(text) {
-                return (text.to_owned(), header);
-            }
+        if !text.is_empty()
+            && text.len() <= MAX_LEN
+            && let Ok(header) = HeaderValue::from_str(text)
+        {
+            return (text.to_owned(), header);
         }
     }
     let id = generate();

@@ -5,9 +5,9 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
+use crate::Error;
 use crate::error::{ApiError, ErrorKind};
 use crate::reply::{Reply, ReplyKind};
-use crate::Error;
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -93,7 +93,8 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
                 Bytes::new()
             }
             Err(_) => {
-                let message = format!("redirect location is not a valid header value: {location:?}");
+                let message =
+                    format!("redirect location is not a valid header value: {location:?}");
                 return Built {
                     response: internal(&message, expose),
                     failure: Some(message),
@@ -145,10 +146,16 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
                 HeaderValue::from_static("bypass"),
             ));
             if let Ok(v) = target_value {
-                extra.push((http::HeaderName::from_static("x-webstir-fragment-target"), v));
+                extra.push((
+                    http::HeaderName::from_static("x-webstir-fragment-target"),
+                    v,
+                ));
             }
             if let Ok(Some(v)) = selector_value {
-                extra.push((http::HeaderName::from_static("x-webstir-fragment-selector"), v));
+                extra.push((
+                    http::HeaderName::from_static("x-webstir-fragment-selector"),
+                    v,
+                ));
             }
             if let Some(mode) = mode {
                 extra.push((

@@ -16,11 +16,12 @@ pub(crate) struct RouteEntry {
     pub(crate) method: Method,
     pub(crate) name: Arc<str>,
     pub(crate) handler: Arc<dyn Handler>,
+    #[allow(dead_code)] // enforced once auth lands (issue 6)
     pub(crate) auth: Option<webstir_manifest::AccessRule>,
     segments: Box<[Segment]>,
 }
 
-pub(crate) enum Found<'a> {
+pub(crate) enum Match<'a> {
     Route(&'a RouteEntry, Params),
     MethodNotAllowed(Vec<Method>),
     NotFound,
@@ -66,7 +67,7 @@ impl Router {
         self.routes.len()
     }
 
-    pub(crate) fn find(&self, method: &Method, path: &str) -> Found<'_> {
+    pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut allowed: Vec<Method> = Vec::new();
         let mut head_fallback: Option<(&RouteEntry, Params)> = None;
@@ -75,7 +76,7 @@ impl Router {
                 continue;
             };
             if route.method == *method {
-                return Found::Route(route, params);
+                return Match::Route(route, params);
             }
             if *method == Method::HEAD && route.method == Method::GET && head_fallback.is_none() {
                 head_fallback = Some((route, params));
@@ -85,12 +86,12 @@ impl Router {
             }
         }
         if let Some((route, params)) = head_fallback {
-            return Found::Route(route, params);
+            return Match::Route(route, params);
         }
         if allowed.is_empty() {
-            Found::NotFound
+            Match::NotFound
         } else {
-            Found::MethodNotAllowed(allowed)
+            Match::MethodNotAllowed(allowed)
         }
     }
 }
@@ -158,7 +159,9 @@ mod tests {
             Route::get("/api/items/new").name("newItem").handler(h),
             Route::get("/api/items/:id").name("getItem").handler(h),
             Route::post("/api/items").name("createItem").handler(h),
-            Route::get("/api/items/:id/parts/:part").name("part").handler(h),
+            Route::get("/api/items/:id/parts/:part")
+                .name("part")
+                .handler(h),
         ])
     }
 
@@ -166,11 +169,11 @@ mod tests {
     fn first_declared_match_wins_and_params_are_decoded() {
         let r = router();
         match r.find(&Method::GET, "/api/items/new") {
-            Found::Route(route, _) => assert_eq!(&*route.name, "newItem"),
+            Match::Route(route, _) => assert_eq!(&*route.name, "newItem"),
             _ => panic!("expected a match"),
         }
         match r.find(&Method::GET, "/api/items/a%20b/parts/7/") {
-            Found::Route(route, params) => {
+            Match::Route(route, params) => {
                 assert_eq!(&*route.name, "part");
                 assert_eq!(params.get("id"), Some("a b"));
                 assert_eq!(params.get("part"), Some("7"));
@@ -183,11 +186,14 @@ mod tests {
     fn wrong_method_is_405_unknown_path_is_404_head_uses_get() {
         let r = router();
         match r.find(&Method::DELETE, "/api/items") {
-            Found::MethodNotAllowed(allowed) => assert_eq!(allowed, vec![Method::POST]),
+            Match::MethodNotAllowed(allowed) => assert_eq!(allowed, vec![Method::POST]),
             _ => panic!("expected 405"),
         }
-        assert!(matches!(r.find(&Method::GET, "/nope"), Found::NotFound));
-        assert!(matches!(r.find(&Method::HEAD, "/api/items/1"), Found::Route(..)));
+        assert!(matches!(r.find(&Method::GET, "/nope"), Match::NotFound));
+        assert!(matches!(
+            r.find(&Method::HEAD, "/api/items/1"),
+            Match::Route(..)
+        ));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::body::{self, BodyError};
 use super::health::Readiness;
 use super::request_id;
 use super::response::{self, Body, Built};
-use super::router::{Found, Router};
+use super::router::{Match, Router};
 use crate::context::{Ctx, Services};
 use crate::{Config, Env};
 
@@ -106,7 +106,12 @@ impl App {
 
     pub(crate) async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path();
-        match path {
+        let probe = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        match probe {
             "/healthz" | "/api/health" => return self.readiness.health(self.started),
             "/readyz" => return self.readiness.ready().await,
             _ => {}
@@ -114,11 +119,11 @@ impl App {
         let start = Instant::now();
         let method = req.method().clone();
         let (route, params) = match self.router.find(&method, path) {
-            Found::Route(route, params) => (route, params),
-            Found::MethodNotAllowed(_) | Found::NotFound if method == Method::OPTIONS => {
+            Match::Route(route, params) => (route, params),
+            Match::MethodNotAllowed(_) | Match::NotFound if method == Method::OPTIONS => {
                 return self.preflight(&req);
             }
-            Found::MethodNotAllowed(allowed) => {
+            Match::MethodNotAllowed(allowed) => {
                 let (id, id_header) = request_id::resolve(req.headers());
                 let list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
                 let mut res = response::json_value(
@@ -137,7 +142,7 @@ impl App {
                 log_completed(&tracing::Span::none(), &id, &method, path, 405, start);
                 return res;
             }
-            Found::NotFound => {
+            Match::NotFound => {
                 let (id, id_header) = request_id::resolve(req.headers());
                 let normalized = webstir_manifest::normalize_path(path);
                 let mut res = response::json_value(
@@ -215,7 +220,9 @@ impl App {
         let outcome = match call {
             Err(payload) => Err(panic_message(&*payload)),
             Ok(fut) => {
-                let fut = AssertUnwindSafe(fut).catch_unwind().instrument(span.clone());
+                let fut = AssertUnwindSafe(fut)
+                    .catch_unwind()
+                    .instrument(span.clone());
                 let result = match self.config.request_timeout {
                     Some(limit) => match tokio::time::timeout(limit, fut).await {
                         Ok(r) => r,

@@ -40,6 +40,7 @@ pub(crate) async fn create(ctx: Ctx) -> Result<Reply> {
 /// `GET /api/accounts/:id`
 pub(crate) async fn get(ctx: Ctx) -> Result<Reply> {
     let id: i64 = ctx.param_as("id")?;
-    let account = store::find(id).ok_or_else(|| Error::not_found(format!("account {id} does not exist")))?;
+    let account =
+        store::find(id).ok_or_else(|| Error::not_found(format!("account {id} does not exist")))?;
     Ok(Reply::json(&json!({ "account": account })))
 }

@@ -7,7 +7,11 @@ use webstir::{Ctx, FragmentMode, Reply, Result};
 /// `POST /api/welcome` (form: `name`) → 303 to `/done?name=…`.
 pub(crate) async fn submit(ctx: Ctx) -> Result<Reply> {
     let form: HashMap<String, String> = ctx.form()?;
-    let name = form.get("name").map(|n| n.trim()).filter(|n| !n.is_empty()).unwrap_or("friend");
+    let name = form
+        .get("name")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("friend");
     let query = webstir_query(name);
     Ok(Reply::redirect(format!("/done?name={query}")))
 }
@@ -15,14 +19,19 @@ pub(crate) async fn submit(ctx: Ctx) -> Result<Reply> {
 /// `GET /api/greeting/:name` → `<p>Hello NAME</p>` for the `greeting` element.
 pub(crate) async fn greeting(ctx: Ctx) -> Result<Reply> {
     let name = ctx.param("name").unwrap_or("friend");
-    Ok(Reply::fragment("greeting", format!("<p>Hello {}</p>", escape_html(name))).mode(FragmentMode::Replace))
+    Ok(
+        Reply::fragment("greeting", format!("<p>Hello {}</p>", escape_html(name)))
+            .mode(FragmentMode::Replace),
+    )
 }
 
 fn webstir_query(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -1,0 +1,108 @@
+use bytes::Bytes;
+use serde_json::json;
+use webstir_test::TestClient;
+
+use crate::spawn;
+
+async fn post_form(
+    client: &TestClient,
+    path: &str,
+    body: &'static str,
+) -> webstir_test::TestResponse {
+    client
+        .request(
+            http::Method::POST,
+            path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Bytes::from_static(body.as_bytes()),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn accounts_can_be_listed_created_and_fetched() {
+    let (server, _dir) = spawn().await;
+    let client = server.client();
+    let res = client.get("/api/accounts").await.unwrap();
+    assert_eq!(res.status, 200);
+    let body = res.json();
+    assert_eq!(body["accounts"][0]["email"], "ada@example.com");
+    assert!(body["greetedAt"].as_str().unwrap().ends_with('Z'));
+
+    let res = client
+        .post_json(
+            "/api/accounts",
+            &json!({"email": "linus@example.com", "name": "Linus"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 201);
+    let id = res.json()["account"]["id"].as_i64().unwrap();
+    let res = client.get(&format!("/api/accounts/{id}")).await.unwrap();
+    assert_eq!(res.json()["account"]["name"], "Linus");
+
+    let res = client
+        .post_json("/api/accounts", &json!({"email": "linus@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json()["errors"][0]["code"], "conflict");
+
+    let res = client
+        .post_json("/api/accounts", &json!({"email": "nope"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["errors"][0]["details"]["field"], "email");
+
+    let res = client.get("/api/accounts/999").await.unwrap();
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json()["errors"][0]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn form_post_redirects_and_fragment_has_its_headers() {
+    let (server, _dir) = spawn().await;
+    let client = server.client();
+    let res = post_form(&client, "/api/welcome", "name=Webstir").await;
+    assert_eq!(res.status, 303);
+    assert_eq!(res.header("location"), Some("/done?name=Webstir"));
+
+    let res = client.get("/api/greeting/Webstir").await.unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("x-webstir-fragment-target"), Some("greeting"));
+    assert_eq!(res.header("x-webstir-fragment-mode"), Some("replace"));
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    assert_eq!(res.text(), "<p>Hello Webstir</p>");
+    let res = client.get("/api/greeting/%3Cscript%3E").await.unwrap();
+    assert_eq!(res.text(), "<p>Hello &lt;script&gt;</p>");
+}
+
+#[tokio::test]
+async fn probes_and_errors_over_the_wire() {
+    let (server, _dir) = spawn().await;
+    let client = server.client();
+    let res = client.get("/api/health").await.unwrap();
+    assert_eq!(res.json()["ok"], true);
+    let res = client.get("/readyz").await.unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["manifest"]["name"], "@demo/accounts");
+    assert_eq!(res.json()["manifest"]["routes"], 5);
+    let res = client.get("/missing").await.unwrap();
+    assert_eq!(
+        res.json(),
+        json!({"error": "not_found", "path": "/missing"})
+    );
+    let res = client
+        .request(
+            http::Method::POST,
+            "/api/accounts",
+            &[("content-type", "application/json")],
+            Bytes::from_static(b"{\"email\":"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["errors"][0]["code"], "invalid_json");
+}
