@@ -156,6 +156,8 @@ struct AppCli {
 enum AppCommand {
     /// Serve HTTP (the default).
     Serve(ServeArgs),
+    /// Run jobs: list them, run one or all now, or run them on schedule.
+    Jobs(crate::jobs::JobsArgs),
     /// Print the module manifest as JSON.
     Manifest {
         /// One line instead of pretty-printed JSON.
@@ -229,6 +231,19 @@ pub fn run(module: Module) -> ExitCode {
                 print!("{}", manifest.to_json_pretty());
             }
             ExitCode::SUCCESS
+        }
+        AppCommand::Jobs(args) => {
+            let env = Env::from_process();
+            let config = match Config::from_env(&env) {
+                Ok(config) => config,
+                Err(err) => return fail(err),
+            };
+            crate::logging::init(&config);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(err) => return fail(format!("could not start the async runtime: {err}")),
+            };
+            runtime.block_on(crate::jobs::run_cli(&module, args, env, Default::default()))
         }
         AppCommand::Serve(args) => {
             let env = Env::from_process();

@@ -49,7 +49,7 @@ pub use config::{Config, ConfigError, LogFormat};
 pub use context::{Auth, Ctx, Params};
 pub use env::{Env, load_env_files, workspace_root};
 pub use error::{ApiError, Error, Result};
-pub use jobs::{JobContext, JobHandler};
+pub use jobs::{JobContext, JobHandler, JobsArgs};
 pub use module::{BoxFuture, Handler, Job, Module, Route};
 pub use reply::Reply;
 

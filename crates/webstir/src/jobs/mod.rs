@@ -3,7 +3,31 @@
 use std::future::Future;
 
 use crate::module::BoxFuture;
-use crate::{Env, Error};
+use crate::{Env, Error, Module};
+
+/// Arguments of the app binary's `jobs` subcommand.
+#[derive(Debug, clap::Args)]
+pub struct JobsArgs {
+    /// List jobs (name, schedule, next run, description, priority).
+    #[arg(long)]
+    list: bool,
+}
+
+/// Entry point of `app jobs …`: returns the process exit code.
+pub(crate) async fn run_cli(
+    module: &Module,
+    args: JobsArgs,
+    env: Env,
+    services: crate::context::Services,
+) -> std::process::ExitCode {
+    let _ = (env, services);
+    if args.list {
+        for job in module.jobs() {
+            println!("{}", job.definition().name);
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}
 
 /// Something that runs a job: any `async fn(JobContext) -> Result<(), Error>` is one.
 pub trait JobHandler: Send + Sync + 'static {
