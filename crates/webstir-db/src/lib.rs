@@ -1,1 +1,66 @@
-//! placeholder
+//! The webstir database helper: embedded SQLite by default, PostgreSQL by changing `DATABASE_URL`, one API.
+//!
+//! * [`Db`] is the process-wide handle (cheap to clone). Open it with [`Db::connect`] from `DATABASE_URL`
+//!   (default [`Db::DEFAULT_URL`], `file:./data/dev.sqlite`).
+//! * Statements use `?` placeholders on both engines and bind [`Value`]s built with [`params!`].
+//! * Results are [`Row`]s: JSON-friendly maps, or any `serde::Deserialize` type via [`Db::query_as`],
+//!   [`Db::query_one`] and [`Db::query_optional`].
+//! * [`Db::transaction`] runs a closure in a transaction (commit on `Ok`, rollback on `Err`, panic or drop).
+//! * [`Error`] separates constraint violations ([`Error::constraint_kind`], a 409) and an unreachable database
+//!   ([`Error::is_unavailable`], a 503) from other failures.
+//! * [`migrate`] is the migration runner behind the app binary's `migrate` subcommand.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use webstir_db::{Db, params};
+//!
+//! let db = Db::connect(":memory:", std::path::Path::new("."))?;
+//! db.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, done BOOLEAN NOT NULL)").await?;
+//! db.execute("INSERT INTO notes (body, done) VALUES (?, ?)", params!["write docs", false]).await?;
+//!
+//! let rows = db.query("SELECT id, body, done FROM notes WHERE body <> '?'", params![]).await?;
+//! assert_eq!(serde_json::Value::Object(rows[0].to_map()), serde_json::json!({"id": 1, "body": "write docs", "done": false}));
+//! # Ok::<(), webstir_db::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! How the engines are driven (threads, connections, measurements) is described in the crate's `README.md`;
+//! none of it changes the API.
+
+mod db;
+mod de;
+mod error;
+pub mod migrate;
+mod placeholders;
+mod postgres;
+mod row;
+mod sqlite;
+mod url;
+mod value;
+
+#[doc(inline)]
+pub use db::{Db, Engine, Transaction};
+#[doc(inline)]
+pub use error::{ConstraintKind, Error};
+#[doc(inline)]
+pub use row::Row;
+#[doc(inline)]
+pub use value::Value;
+
+#[cfg(test)]
+mod send_tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn futures_are_send() {
+        let db = Db::connect(":memory:", std::path::Path::new(".")).unwrap();
+        assert_send(&db.query("SELECT 1", params![]));
+        assert_send(&db.execute("SELECT 1", params![]));
+        assert_send(&db.ping());
+        assert_send(&db.transaction(|tx| async move { tx.execute("SELECT 1", params![]).await }));
+        let mut out = Vec::new();
+        assert_send(&migrate::run(&db, std::path::Path::new("."), "t", migrate::MigrateCommand::Status, &mut out));
+    }
+}
