@@ -196,12 +196,20 @@ impl AuthenticatorBuilder {
             ("AUTH_JWKS_URL", var("AUTH_JWKS_URL")),
             ("AUTH_JWT_PUBLIC_KEY", var("AUTH_JWT_PUBLIC_KEY")),
             ("AUTH_JWT_PUBLIC_KEY_FILE", var("AUTH_JWT_PUBLIC_KEY_FILE")),
-            ("AUTH_JWT_SECRET", var("AUTH_JWT_SECRET")),
+            // Present-but-blank counts as set: an empty HS256 secret must fail startup, not
+            // silently disable JWT verification.
+            (
+                "AUTH_JWT_SECRET",
+                get("AUTH_JWT_SECRET").map(|v| v.trim().to_owned()),
+            ),
         ];
         let mut chosen: Option<&str> = None;
         for (name, value) in candidates {
             let Some(value) = value else { continue };
             if let Some(winner) = chosen {
+                if value.is_empty() {
+                    continue;
+                }
                 tracing::warn!(
                     target: "webstir::auth",
                     ignored = name,

@@ -103,6 +103,8 @@ struct KeySet {
     last_attempt: Option<Instant>,
     /// Incremented on every fetch attempt: lets waiters see that a fetch happened meanwhile.
     attempts: u64,
+    /// A fetch is in flight: requests that need keys wait for it instead of failing.
+    fetching: bool,
 }
 
 impl KeySet {
@@ -215,11 +217,13 @@ impl JwksCache {
                 Plan::UseAndRefresh(keys, state.attempts)
             };
         }
-        if may_fetch {
-            // A `kid`-less token never triggers a refetch on its own unless nothing is cached.
-            if kid.is_some() || !usable || !fresh {
-                return Plan::Fetch(state.attempts);
-            }
+        if after_fetch.is_none() && state.fetching {
+            // Coalesce with the fetch in flight: wait for it, then look again.
+            return Plan::Fetch(state.attempts);
+        }
+        // A `kid`-less token never triggers a refetch on its own unless nothing is cached.
+        if may_fetch && (kid.is_some() || !usable || !fresh) {
+            return Plan::Fetch(state.attempts);
         }
         Plan::Fail(if usable {
             RejectReason::UnknownKey
@@ -240,7 +244,10 @@ impl JwksCache {
             }
             state.attempts += 1;
             state.last_attempt = Some(Instant::now());
+            state.fetching = true;
         }
+        // Cleared even if this future is dropped mid-fetch.
+        let _fetching = FetchingFlag(self);
         let settings = &self.inner.settings;
         let result = self.inner.fetcher.get(settings.fetch_timeout).await;
         let now = Instant::now();
@@ -281,6 +288,14 @@ impl JwksCache {
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct FetchingFlag<'a>(&'a JwksCache);
+
+impl Drop for FetchingFlag<'_> {
+    fn drop(&mut self) {
+        self.0.lock().fetching = false;
     }
 }
 

@@ -53,12 +53,16 @@ pub(crate) fn precheck(token: &str, alg: Algorithm) -> Result<Prechecked, Reject
         5 => return Err(RejectReason::EncryptedToken),
         _ => return Err(RejectReason::MalformedToken),
     }
-    if segments.iter().any(|s| s.is_empty()) {
+    if segments[0].is_empty() || segments[1].is_empty() {
         return Err(RejectReason::MalformedToken);
     }
 
     let header = decode_object(segments[0])?;
     check_header(&header, alg)?;
+    // After the header checks, so that `alg: none` with its empty signature is reported as such.
+    if segments[2].is_empty() {
+        return Err(RejectReason::MalformedToken);
+    }
     let kid = match header.get("kid") {
         None => None,
         Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => {

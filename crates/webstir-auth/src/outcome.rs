@@ -8,6 +8,9 @@ use crate::context::AuthContext;
 /// as unauthenticated (and answer 401 on any route that is not public). The reason is for logs and
 /// metrics only: response bodies should stay generic (see [`RejectReason::code`]).
 #[derive(Debug, Clone)]
+// One outcome per request, moved straight into the request context: boxing the context would
+// only add an allocation and make matching clumsier.
+#[allow(clippy::large_enum_variant)]
 pub enum AuthOutcome {
     /// No credential was presented.
     Anonymous,

@@ -62,13 +62,10 @@ pub fn redact_header<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
     }
     let is_auth = name.eq_ignore_ascii_case("authorization")
         || name.eq_ignore_ascii_case("proxy-authorization");
-    if is_auth {
-        if let Some((scheme, _)) = value.trim_start().split_once(' ') {
-            let plain_scheme =
-                !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric());
-            if plain_scheme && scheme.len() <= 16 {
-                return Cow::Owned(format!("{scheme} {REDACTED}"));
-            }
+    if is_auth && let Some((scheme, _)) = value.trim_start().split_once(' ') {
+        let plain_scheme = !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric());
+        if plain_scheme && scheme.len() <= 16 {
+            return Cow::Owned(format!("{scheme} {REDACTED}"));
         }
     }
     Cow::Borrowed(REDACTED)
