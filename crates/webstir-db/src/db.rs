@@ -157,8 +157,16 @@ impl Db {
     /// # Errors
     ///
     /// As [`query`](Db::query), plus [`Error::Deserialize`].
-    pub async fn query_as<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Vec<T>, Error> {
-        self.query(sql, params).await?.iter().map(Row::deserialize).collect()
+    pub async fn query_as<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<T>, Error> {
+        self.query(sql, params)
+            .await?
+            .iter()
+            .map(Row::deserialize)
+            .collect()
     }
 
     /// Runs a statement and converts its first row into `T`.
@@ -166,7 +174,11 @@ impl Db {
     /// # Errors
     ///
     /// [`Error::NoRows`] when there is no row, otherwise as [`query_as`](Db::query_as).
-    pub async fn query_one<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<T, Error> {
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<T, Error> {
         self.query_optional(sql, params).await?.ok_or(Error::NoRows)
     }
 
@@ -175,7 +187,11 @@ impl Db {
     /// # Errors
     ///
     /// As [`query_as`](Db::query_as).
-    pub async fn query_optional<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Option<T>, Error> {
+    pub async fn query_optional<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<T>, Error> {
         first(self.query(sql, params).await?)
     }
 
@@ -275,10 +291,16 @@ impl Db {
     {
         let engine = match &self.backend {
             Backend::Sqlite(s) => TxEngine::Sqlite(s.begin().await?),
-            Backend::Postgres(p) => TxEngine::Postgres(p.begin().await?),
+            Backend::Postgres(p) => TxEngine::Postgres(Box::new(p.begin().await?)),
         };
-        let inner = Arc::new(TxInner { engine, failed: AtomicBool::new(false) });
-        let result = f(Transaction { inner: Arc::clone(&inner) }).await;
+        let inner = Arc::new(TxInner {
+            engine,
+            failed: AtomicBool::new(false),
+        });
+        let result = f(Transaction {
+            inner: Arc::clone(&inner),
+        })
+        .await;
         match result {
             Ok(value) if !inner.failed.load(Ordering::Acquire) => {
                 inner.commit().await?;
@@ -316,7 +338,7 @@ fn first<T: DeserializeOwned>(rows: Vec<Row>) -> Result<Option<T>, Error> {
 
 enum TxEngine {
     Sqlite(SqliteTx),
-    Postgres(PgTx),
+    Postgres(Box<PgTx>),
 }
 
 struct TxInner {
@@ -351,7 +373,9 @@ impl TxInner {
     }
 
     fn track<R>(&self, result: Result<R, Error>) -> Result<R, Error> {
-        if let Err(Error::Query { .. } | Error::Constraint { .. } | Error::Unavailable { .. }) = &result {
+        if let Err(Error::Query { .. } | Error::Constraint { .. } | Error::Unavailable { .. }) =
+            &result
+        {
             self.failed.store(true, Ordering::Release);
         }
         result
@@ -404,7 +428,10 @@ impl fmt::Debug for Transaction {
             TxEngine::Sqlite(_) => Engine::Sqlite,
             TxEngine::Postgres(_) => Engine::Postgres,
         };
-        f.debug_struct("Transaction").field("engine", &engine).field("finished", &self.inner.finished()).finish()
+        f.debug_struct("Transaction")
+            .field("engine", &engine)
+            .field("finished", &self.inner.finished())
+            .finish()
     }
 }
 
@@ -423,8 +450,16 @@ impl Transaction {
     /// # Errors
     ///
     /// See [`Error`].
-    pub async fn query_as<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Vec<T>, Error> {
-        self.query(sql, params).await?.iter().map(Row::deserialize).collect()
+    pub async fn query_as<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<T>, Error> {
+        self.query(sql, params)
+            .await?
+            .iter()
+            .map(Row::deserialize)
+            .collect()
     }
 
     /// Like [`Db::query_one`], inside the transaction.
@@ -432,7 +467,11 @@ impl Transaction {
     /// # Errors
     ///
     /// See [`Error`].
-    pub async fn query_one<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<T, Error> {
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<T, Error> {
         self.query_optional(sql, params).await?.ok_or(Error::NoRows)
     }
 
@@ -441,7 +480,11 @@ impl Transaction {
     /// # Errors
     ///
     /// See [`Error`].
-    pub async fn query_optional<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Option<T>, Error> {
+    pub async fn query_optional<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<T>, Error> {
         first(self.query(sql, params).await?)
     }
 

@@ -131,28 +131,44 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.value {
-            Value::Text(s) => Self::text_as_json(s, visitor, |j, v| de::Deserializer::deserialize_seq(j, v)),
+            Value::Text(s) => {
+                Self::text_as_json(s, visitor, |j, v| de::Deserializer::deserialize_seq(j, v))
+            }
             _ => self.deserialize_any(visitor),
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         match self.value {
-            Value::Text(s) => Self::text_as_json(s, visitor, |j, v| de::Deserializer::deserialize_tuple(j, len, v)),
-            Value::Json(j) => de::Deserializer::deserialize_tuple(j, len, visitor).map_err(json_err),
+            Value::Text(s) => Self::text_as_json(s, visitor, |j, v| {
+                de::Deserializer::deserialize_tuple(j, len, v)
+            }),
+            Value::Json(j) => {
+                de::Deserializer::deserialize_tuple(j, len, visitor).map_err(json_err)
+            }
             _ => self.deserialize_any(visitor),
         }
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.value {
-            Value::Text(s) => Self::text_as_json(s, visitor, |j, v| de::Deserializer::deserialize_map(j, v)),
+            Value::Text(s) => {
+                Self::text_as_json(s, visitor, |j, v| de::Deserializer::deserialize_map(j, v))
+            }
             _ => self.deserialize_any(visitor),
         }
     }
@@ -164,10 +180,12 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         match self.value {
-            Value::Text(s) => {
-                Self::text_as_json(s, visitor, |j, v| de::Deserializer::deserialize_struct(j, name, fields, v))
+            Value::Text(s) => Self::text_as_json(s, visitor, |j, v| {
+                de::Deserializer::deserialize_struct(j, name, fields, v)
+            }),
+            Value::Json(j) => {
+                de::Deserializer::deserialize_struct(j, name, fields, visitor).map_err(json_err)
             }
-            Value::Json(j) => de::Deserializer::deserialize_struct(j, name, fields, visitor).map_err(json_err),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -183,7 +201,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
                 let d: StrDeserializer<'_, DeError> = s.as_str().into_deserializer();
                 visitor.visit_enum(d)
             }
-            Value::Json(j) => de::Deserializer::deserialize_enum(j, name, variants, visitor).map_err(json_err),
+            Value::Json(j) => {
+                de::Deserializer::deserialize_enum(j, name, variants, visitor).map_err(json_err)
+            }
             _ => self.deserialize_any(visitor),
         }
     }
@@ -230,23 +250,41 @@ impl<'de> de::Deserializer<'de> for RowDeserializer<'de> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_map(RowMap { columns: self.row.columns().iter(), values: self.row.values().iter(), next: None })
+        visitor.visit_map(RowMap {
+            columns: self.row.columns().iter(),
+            values: self.row.values().iter(),
+            next: None,
+        })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
+        name: &'static str,
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
+        // `SELECT settings FROM prefs` into `Settings`: one JSON (or text) column that is not one of the
+        // struct's fields is the struct itself.
+        if let ([column], [value @ (Value::Json(_) | Value::Text(_))]) =
+            (self.row.columns(), self.row.values())
+            && !fields.contains(&column.as_str())
+        {
+            return ValueDeserializer::new(value).deserialize_struct(name, fields, visitor);
+        }
         self.deserialize_map(visitor)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_seq(RowSeq { values: self.row.values().iter() })
+        visitor.visit_seq(RowSeq {
+            values: self.row.values().iter(),
+        })
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -266,7 +304,11 @@ impl<'de> de::Deserializer<'de> for RowDeserializer<'de> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -286,7 +328,11 @@ impl<'de> de::Deserializer<'de> for RowDeserializer<'de> {
         deserialize_byte_buf deserialize_unit deserialize_identifier
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
@@ -304,7 +350,10 @@ struct RowMap<'de> {
 impl<'de> de::MapAccess<'de> for RowMap<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match (self.columns.next(), self.values.next()) {
             (Some(c), Some(v)) => {
                 self.next = Some((c, v));
@@ -316,8 +365,12 @@ impl<'de> de::MapAccess<'de> for RowMap<'de> {
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, DeError> {
-        let (column, value) = self.next.take().ok_or_else(|| DeError("value requested before key".to_owned()))?;
-        seed.deserialize(ValueDeserializer::new(value)).map_err(|e| DeError(format!("column `{column}`: {e}")))
+        let (column, value) = self
+            .next
+            .take()
+            .ok_or_else(|| DeError("value requested before key".to_owned()))?;
+        seed.deserialize(ValueDeserializer::new(value))
+            .map_err(|e| DeError(format!("column `{column}`: {e}")))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -332,7 +385,10 @@ struct RowSeq<'de> {
 impl<'de> de::SeqAccess<'de> for RowSeq<'de> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.values.next() {
             Some(v) => seed.deserialize(ValueDeserializer::new(v)).map(Some),
             None => Ok(None),

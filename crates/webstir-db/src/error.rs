@@ -136,11 +136,16 @@ impl Error {
     }
 
     pub(crate) fn unavailable(source: impl Into<BoxError>) -> Error {
-        Error::Unavailable { source: source.into() }
+        Error::Unavailable {
+            source: source.into(),
+        }
     }
 
     pub(crate) fn decode(column: &str, source: impl Into<BoxError>) -> Error {
-        Error::Decode { column: column.to_owned(), source: source.into() }
+        Error::Decode {
+            column: column.to_owned(),
+            source: source.into(),
+        }
     }
 }
 

@@ -61,6 +61,12 @@ mod send_tests {
         assert_send(&db.ping());
         assert_send(&db.transaction(|tx| async move { tx.execute("SELECT 1", params![]).await }));
         let mut out = Vec::new();
-        assert_send(&migrate::run(&db, std::path::Path::new("."), "t", migrate::MigrateCommand::Status, &mut out));
+        assert_send(&migrate::run(
+            &db,
+            std::path::Path::new("."),
+            "t",
+            migrate::MigrateCommand::Status,
+            &mut out,
+        ));
     }
 }

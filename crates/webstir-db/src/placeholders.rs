@@ -46,7 +46,10 @@ fn skip_quoted(b: &[u8], start: usize, quote: u8, backslash_escapes: bool) -> us
 }
 
 fn skip_line_comment(b: &[u8], start: usize) -> usize {
-    b[start..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| start + p + 1)
+    b[start..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| start + p + 1)
 }
 
 fn skip_block_comment(b: &[u8], start: usize) -> usize {
@@ -89,7 +92,12 @@ fn skip_dollar_quoted(b: &[u8], start: usize) -> Option<usize> {
     }
     let tag = &b[start..=i];
     let body = i + 1;
-    Some(b[body..].windows(tag.len()).position(|w| w == tag).map_or(b.len(), |p| body + p + tag.len()))
+    Some(
+        b[body..]
+            .windows(tag.len())
+            .position(|w| w == tag)
+            .map_or(b.len(), |p| body + p + tag.len()),
+    )
 }
 
 /// Returns the index of the next byte that could start a token we care about, skipping quotes and comments.
@@ -100,9 +108,8 @@ fn scan(sql: &str, mut on_question: impl FnMut(usize) -> usize) {
     while i < b.len() {
         i = match b[i] {
             b'\'' => {
-                let e_string = i > 0
-                    && matches!(b[i - 1], b'e' | b'E')
-                    && !(i > 1 && is_ident_byte(b[i - 2]));
+                let e_string =
+                    i > 0 && matches!(b[i - 1], b'e' | b'E') && !(i > 1 && is_ident_byte(b[i - 2]));
                 skip_quoted(b, i, b'\'', e_string)
             }
             b'"' => skip_quoted(b, i, b'"', false),
@@ -130,7 +137,9 @@ pub(crate) fn to_postgres(sql: &str) -> Rewritten {
         }
         let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
         let index = if digits > 0 {
-            sql[i + 1..i + 1 + digits].parse::<usize>().unwrap_or(usize::MAX)
+            sql[i + 1..i + 1 + digits]
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
         } else {
             largest + 1
         };
@@ -141,7 +150,10 @@ pub(crate) fn to_postgres(sql: &str) -> Rewritten {
         copied
     });
     out.push_str(&sql[copied..]);
-    Rewritten { sql: out, params: largest }
+    Rewritten {
+        sql: out,
+        params: largest,
+    }
 }
 
 /// The leading keywords of a statement (upper-cased), skipping whitespace and comments.
@@ -158,7 +170,10 @@ fn leading_keywords(sql: &str, max: usize) -> Vec<String> {
         } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
             i = skip_block_comment(b, i);
         } else if c.is_ascii_alphabetic() {
-            let len = b[i..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let len = b[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
             words.push(sql[i..i + len].to_ascii_uppercase());
             i += len;
         } else {
@@ -173,7 +188,9 @@ fn leading_keywords(sql: &str, max: usize) -> Vec<String> {
 /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are allowed inside a transaction (`in_transaction`).
 pub(crate) fn is_transaction_control(sql: &str, in_transaction: bool) -> bool {
     let words = leading_keywords(sql, 3);
-    let Some(first) = words.first() else { return false };
+    let Some(first) = words.first() else {
+        return false;
+    };
     match first.as_str() {
         "BEGIN" | "START" | "COMMIT" | "END" | "ABORT" => true,
         "SAVEPOINT" | "RELEASE" => !in_transaction,
@@ -195,17 +212,35 @@ mod tests {
 
     #[test]
     fn numbers_bare_placeholders_in_order() {
-        assert_eq!(to_postgres("SELECT * FROM t WHERE a = ? AND b = ?"), Rewritten {
-            sql: "SELECT * FROM t WHERE a = $1 AND b = $2".into(),
-            params: 2
-        });
-        assert_eq!(to_postgres("INSERT INTO t VALUES (?,?,?)").sql, "INSERT INTO t VALUES ($1,$2,$3)");
+        assert_eq!(
+            to_postgres("SELECT * FROM t WHERE a = ? AND b = ?"),
+            Rewritten {
+                sql: "SELECT * FROM t WHERE a = $1 AND b = $2".into(),
+                params: 2
+            }
+        );
+        assert_eq!(
+            to_postgres("INSERT INTO t VALUES (?,?,?)").sql,
+            "INSERT INTO t VALUES ($1,$2,$3)"
+        );
     }
 
     #[test]
     fn no_placeholders_is_unchanged() {
-        assert_eq!(to_postgres("SELECT 1"), Rewritten { sql: "SELECT 1".into(), params: 0 });
-        assert_eq!(to_postgres(""), Rewritten { sql: String::new(), params: 0 });
+        assert_eq!(
+            to_postgres("SELECT 1"),
+            Rewritten {
+                sql: "SELECT 1".into(),
+                params: 0
+            }
+        );
+        assert_eq!(
+            to_postgres(""),
+            Rewritten {
+                sql: String::new(),
+                params: 0
+            }
+        );
     }
 
     #[test]
@@ -228,13 +263,19 @@ mod tests {
 
     #[test]
     fn skips_quoted_identifiers() {
-        assert_eq!(pg(r#"SELECT "what?" FROM t WHERE x = ?"#), r#"SELECT "what?" FROM t WHERE x = $1"#);
+        assert_eq!(
+            pg(r#"SELECT "what?" FROM t WHERE x = ?"#),
+            r#"SELECT "what?" FROM t WHERE x = $1"#
+        );
         assert_eq!(pg(r#"SELECT "a""?" , ?"#), r#"SELECT "a""?" , $1"#);
     }
 
     #[test]
     fn skips_line_comments() {
-        assert_eq!(pg("SELECT ? -- is this ok?\n, ?"), "SELECT $1 -- is this ok?\n, $2");
+        assert_eq!(
+            pg("SELECT ? -- is this ok?\n, ?"),
+            "SELECT $1 -- is this ok?\n, $2"
+        );
         assert_eq!(pg("SELECT ? -- trailing ?"), "SELECT $1 -- trailing ?");
         // A single dash is subtraction.
         assert_eq!(pg("SELECT ? - ?"), "SELECT $1 - $2");
@@ -243,8 +284,14 @@ mod tests {
     #[test]
     fn skips_block_comments_including_nested() {
         assert_eq!(pg("SELECT /* ? */ ?"), "SELECT /* ? */ $1");
-        assert_eq!(pg("SELECT /* a /* ? */ still ? */ ?"), "SELECT /* a /* ? */ still ? */ $1");
-        assert_eq!(pg("SELECT ? /* unterminated ?"), "SELECT $1 /* unterminated ?");
+        assert_eq!(
+            pg("SELECT /* a /* ? */ still ? */ ?"),
+            "SELECT /* a /* ? */ still ? */ $1"
+        );
+        assert_eq!(
+            pg("SELECT ? /* unterminated ?"),
+            "SELECT $1 /* unterminated ?"
+        );
         // `/` alone is division.
         assert_eq!(pg("SELECT ? / ?"), "SELECT $1 / $2");
     }
@@ -252,7 +299,10 @@ mod tests {
     #[test]
     fn skips_dollar_quoted_strings() {
         assert_eq!(pg("SELECT $$ ? $$, ?"), "SELECT $$ ? $$, $1");
-        assert_eq!(pg("SELECT $fn$ it's ? $x$ $fn$, ?"), "SELECT $fn$ it's ? $x$ $fn$, $1");
+        assert_eq!(
+            pg("SELECT $fn$ it's ? $x$ $fn$, ?"),
+            "SELECT $fn$ it's ? $x$ $fn$, $1"
+        );
         // `$1` and identifiers containing `$` are not dollar quotes.
         assert_eq!(pg("SELECT a$b, ?, 'x$$'"), "SELECT a$b, $1, 'x$$'");
         assert_eq!(pg("SELECT $1 FROM t$"), "SELECT $1 FROM t$");
@@ -266,30 +316,66 @@ mod tests {
 
     #[test]
     fn numbered_placeholders_follow_sqlite_rules() {
-        assert_eq!(to_postgres("SELECT ?1, ?1, ?2"), Rewritten { sql: "SELECT $1, $1, $2".into(), params: 2 });
-        assert_eq!(to_postgres("SELECT ?3, ?"), Rewritten { sql: "SELECT $3, $4".into(), params: 4 });
-        assert_eq!(to_postgres("SELECT ?, ?1"), Rewritten { sql: "SELECT $1, $1".into(), params: 1 });
+        assert_eq!(
+            to_postgres("SELECT ?1, ?1, ?2"),
+            Rewritten {
+                sql: "SELECT $1, $1, $2".into(),
+                params: 2
+            }
+        );
+        assert_eq!(
+            to_postgres("SELECT ?3, ?"),
+            Rewritten {
+                sql: "SELECT $3, $4".into(),
+                params: 4
+            }
+        );
+        assert_eq!(
+            to_postgres("SELECT ?, ?1"),
+            Rewritten {
+                sql: "SELECT $1, $1".into(),
+                params: 1
+            }
+        );
     }
 
     #[test]
     fn double_question_mark_is_a_literal_operator() {
-        assert_eq!(pg("SELECT data ?? 'k', data ??| ?"), "SELECT data ? 'k', data ?| $1");
+        assert_eq!(
+            pg("SELECT data ?? 'k', data ??| ?"),
+            "SELECT data ? 'k', data ?| $1"
+        );
     }
 
     #[test]
     fn multibyte_text_is_preserved() {
-        assert_eq!(pg("SELECT 'héllo ?', ?, \"naïve?\" -- ünï ?\n"), "SELECT 'héllo ?', $1, \"naïve?\" -- ünï ?\n");
+        assert_eq!(
+            pg("SELECT 'héllo ?', ?, \"naïve?\" -- ünï ?\n"),
+            "SELECT 'héllo ?', $1, \"naïve?\" -- ünï ?\n"
+        );
         assert_eq!(pg("SELECT ?, 'ü'"), "SELECT $1, 'ü'");
     }
 
     #[test]
     fn detects_transaction_control() {
-        for sql in ["BEGIN", "begin immediate", "  -- c\n/* x */ COMMIT;", "ROLLBACK", "END", "START TRANSACTION"] {
+        for sql in [
+            "BEGIN",
+            "begin immediate",
+            "  -- c\n/* x */ COMMIT;",
+            "ROLLBACK",
+            "END",
+            "START TRANSACTION",
+        ] {
             assert!(is_transaction_control(sql, false), "{sql}");
             assert!(is_transaction_control(sql, true), "{sql}");
         }
-        for sql in ["SELECT 1", "INSERT INTO begin_log VALUES (1)", "", "-- only a comment", "WITH x AS (SELECT 1) SELECT"]
-        {
+        for sql in [
+            "SELECT 1",
+            "INSERT INTO begin_log VALUES (1)",
+            "",
+            "-- only a comment",
+            "WITH x AS (SELECT 1) SELECT",
+        ] {
             assert!(!is_transaction_control(sql, false), "{sql}");
         }
         assert!(is_transaction_control("SAVEPOINT a", false));

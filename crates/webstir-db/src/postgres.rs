@@ -85,13 +85,20 @@ impl Postgres {
     }
 
     async fn open(&self) -> Result<PgConn, Error> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(|e| Error::unavailable(e))?;
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(Error::unavailable)?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(target: "webstir_db", error = %e, "PostgreSQL connection closed");
             }
         });
-        Ok(PgConn { client, cache: Mutex::new(HashMap::new()) })
+        Ok(PgConn {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     fn current(&self) -> Option<Arc<PgConn>> {
@@ -120,7 +127,12 @@ impl Postgres {
         Ok(conn)
     }
 
-    pub(crate) async fn run(&self, sql: &str, params: &[Value], mode: Mode) -> Result<Output, Error> {
+    pub(crate) async fn run(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+    ) -> Result<Output, Error> {
         let conn = self.shared().await?;
         let result = conn.run(sql, params, mode, false).await;
         if result.as_ref().is_err_and(Error::is_unavailable) {
@@ -148,7 +160,9 @@ impl Postgres {
                 if let Some(conn) = self.current() {
                     self.discard(&conn); // half-open: drop it so the next call reconnects
                 }
-                Err(Error::unavailable(Message::from("PostgreSQL did not answer the readiness ping in time")))
+                Err(Error::unavailable(Message::from(
+                    "PostgreSQL did not answer the readiness ping in time",
+                )))
             }
         }
     }
@@ -158,7 +172,7 @@ impl Postgres {
         let permit = Arc::clone(&self.tx_slots)
             .acquire_owned()
             .await
-            .map_err(|e| Error::unavailable(e))?;
+            .map_err(Error::unavailable)?;
         let mut retried = false;
         loop {
             let pooled = {
@@ -230,7 +244,13 @@ impl PgConn {
         Ok(prepared)
     }
 
-    async fn run(&self, sql: &str, params: &[Value], mode: Mode, in_transaction: bool) -> Result<Output, Error> {
+    async fn run(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+        in_transaction: bool,
+    ) -> Result<Output, Error> {
         let prepared = self.prepared(sql, in_transaction).await?;
         match self.run_prepared(&prepared, params, mode).await {
             // The cached plan's result type changed after an ALTER: prepare again (only safe outside a
@@ -238,20 +258,32 @@ impl PgConn {
             Err(Run::Pg(e)) if !in_transaction && is_stale_plan(&e) => {
                 lock(&self.cache).remove(sql);
                 let prepared = self.prepared(sql, in_transaction).await?;
-                self.run_prepared(&prepared, params, mode).await.map_err(Run::into_error)
+                self.run_prepared(&prepared, params, mode)
+                    .await
+                    .map_err(Run::into_error)
             }
             other => other.map_err(Run::into_error),
         }
     }
 
-    async fn run_prepared(&self, p: &Prepared, params: &[Value], mode: Mode) -> Result<Output, Run> {
+    async fn run_prepared(
+        &self,
+        p: &Prepared,
+        params: &[Value],
+        mode: Mode,
+    ) -> Result<Output, Run> {
         let expected = p.stmt.params().len();
         if expected != params.len() {
-            return Err(Run::Db(Error::ParamCount { expected, given: params.len() }));
+            return Err(Run::Db(Error::ParamCount {
+                expected,
+                given: params.len(),
+            }));
         }
         let binds = params.iter().map(PgParam);
         match mode {
-            Mode::Execute => Ok(Output::Affected(self.client.execute_raw(&p.stmt, binds).await?)),
+            Mode::Execute => Ok(Output::Affected(
+                self.client.execute_raw(&p.stmt, binds).await?,
+            )),
             Mode::Rows => {
                 let stream = self.client.query_raw(&p.stmt, binds).await?;
                 let mut stream = std::pin::pin!(stream);
@@ -259,7 +291,9 @@ impl PgConn {
                 while let Some(row) = stream.try_next().await? {
                     let mut values = Vec::with_capacity(p.columns.len());
                     for (i, name) in p.columns.iter().enumerate() {
-                        let Decoded(v) = row.try_get(i).map_err(|e| Run::Db(Error::decode(name, e)))?;
+                        let Decoded(v) = row
+                            .try_get(i)
+                            .map_err(|e| Run::Db(Error::decode(name, e)))?;
                         values.push(v);
                     }
                     rows.push(Row::new(Arc::clone(&p.columns), values));
@@ -292,7 +326,10 @@ impl From<tokio_postgres::Error> for Run {
 
 fn is_stale_plan(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
-        && e.as_db_error().is_some_and(|d| d.message().contains("cached plan must not change result type"))
+        && e.as_db_error().is_some_and(|d| {
+            d.message()
+                .contains("cached plan must not change result type")
+        })
 }
 
 /// A transaction on a dedicated connection.
@@ -308,7 +345,12 @@ impl PgTx {
         self.conn.as_ref().ok_or(Error::TransactionFinished)
     }
 
-    pub(crate) async fn run(&self, sql: &str, params: &[Value], mode: Mode) -> Result<Output, Error> {
+    pub(crate) async fn run(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+    ) -> Result<Output, Error> {
         self.conn()?.run(sql, params, mode, true).await
     }
 
@@ -324,13 +366,23 @@ impl PgTx {
     }
 
     pub(crate) async fn commit(&self) -> Result<(), Error> {
-        let result = self.conn()?.client.batch_execute("COMMIT").await.map_err(pg_err);
+        let result = self
+            .conn()?
+            .client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(pg_err);
         self.finished.store(true, Ordering::Release);
         result
     }
 
     pub(crate) async fn rollback(&self) -> Result<(), Error> {
-        let result = self.conn()?.client.batch_execute("ROLLBACK").await.map_err(pg_err);
+        let result = self
+            .conn()?
+            .client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(pg_err);
         self.finished.store(true, Ordering::Release);
         result
     }
@@ -338,7 +390,9 @@ impl PgTx {
 
 impl Drop for PgTx {
     fn drop(&mut self) {
-        let (Some(conn), Some(permit)) = (self.conn.take(), self.permit.take()) else { return };
+        let (Some(conn), Some(permit)) = (self.conn.take(), self.permit.take()) else {
+            return;
+        };
         if self.finished.load(Ordering::Acquire) {
             self.pg.release(conn);
             drop(permit);
@@ -361,7 +415,9 @@ impl Drop for PgTx {
 /// Classifies a tokio-postgres error.
 pub(crate) fn pg_err(e: tokio_postgres::Error) -> Error {
     let Some(db) = e.as_db_error() else {
-        return if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return if e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+        {
             Error::unavailable(e)
         } else {
             Error::Query { source: e.into() }
@@ -377,8 +433,15 @@ pub(crate) fn pg_err(e: tokio_postgres::Error) -> Error {
         _ => None,
     };
     if let Some(kind) = kind {
-        let constraint = db.constraint().map(str::to_owned).or_else(|| db.column().map(str::to_owned));
-        return Error::Constraint { kind, constraint, source: e.into() };
+        let constraint = db
+            .constraint()
+            .map(str::to_owned)
+            .or_else(|| db.column().map(str::to_owned));
+        return Error::Constraint {
+            kind,
+            constraint,
+            source: e.into(),
+        };
     }
     // 08: connection exception; 57P0x: server shutting down or starting; 53: out of resources.
     if code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") {
@@ -464,7 +527,9 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         Type::FLOAT4 => Value::Float(f32::from_sql(ty, raw)?.into()),
         Type::FLOAT8 => Value::Float(f64::from_sql(ty, raw)?),
         Type::NUMERIC => numeric(raw)?,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::CHAR => text(raw)?,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::CHAR => {
+            text(raw)?
+        }
         Type::BYTEA => Value::Bytes(raw.to_vec()),
         Type::JSON | Type::JSONB => Value::Json(serde_json::Value::from_sql(ty, raw)?),
         Type::TIMESTAMPTZ | Type::TIMESTAMP => timestamp(raw)?,
@@ -491,7 +556,9 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
 }
 
 fn be_i64(raw: &[u8]) -> Result<i64, BoxError> {
-    Ok(i64::from_be_bytes(raw.try_into().map_err(|_| "bad value length")?))
+    Ok(i64::from_be_bytes(
+        raw.try_into().map_err(|_| "bad value length")?,
+    ))
 }
 
 fn timestamp(raw: &[u8]) -> Result<Value, BoxError> {
@@ -501,7 +568,9 @@ fn timestamp(raw: &[u8]) -> Result<Value, BoxError> {
         i64::MIN => return Ok(Value::Text("-infinity".into())),
         _ => {}
     }
-    let unix = us.checked_add(PG_EPOCH_US).ok_or("timestamp out of range")?;
+    let unix = us
+        .checked_add(PG_EPOCH_US)
+        .ok_or("timestamp out of range")?;
     Ok(Value::Timestamp(jiff::Timestamp::from_microsecond(unix)?))
 }
 
@@ -546,7 +615,9 @@ fn numeric(raw: &[u8]) -> Result<Value, BoxError> {
     let weight = i64::from(word(1)?.cast_signed());
     let sign = word(2)?;
     let dscale = usize::from(word(3)?);
-    let digits = (0..ndigits).map(|i| word(4 + i)).collect::<Result<Vec<u16>, _>>()?;
+    let digits = (0..ndigits)
+        .map(|i| word(4 + i))
+        .collect::<Result<Vec<u16>, _>>()?;
     let special = match sign {
         0x0000 | 0x4000 => None,
         0xC000 => Some("NaN"),
@@ -558,7 +629,13 @@ fn numeric(raw: &[u8]) -> Result<Value, BoxError> {
         return Ok(Value::Text(s.to_owned()));
     }
     // digits[i] is worth 10000^(weight - i).
-    let digit = |i: i64| usize::try_from(i).ok().and_then(|i| digits.get(i)).copied().unwrap_or(0);
+    let digit = |i: i64| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| digits.get(i))
+            .copied()
+            .unwrap_or(0)
+    };
     let mut s = String::new();
     if sign == 0x4000 {
         s.push('-');
@@ -599,7 +676,12 @@ mod tests {
 
     fn numeric_bytes(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
         let mut v = Vec::new();
-        for w in [u16::try_from(digits.len()).unwrap(), weight.cast_unsigned(), sign, dscale] {
+        for w in [
+            u16::try_from(digits.len()).unwrap(),
+            weight.cast_unsigned(),
+            sign,
+            dscale,
+        ] {
             v.extend_from_slice(&w.to_be_bytes());
         }
         for d in digits {
@@ -611,16 +693,37 @@ mod tests {
     #[test]
     fn numeric_decoding() {
         // 12345.678 = 1 2345 . 6780
-        assert_eq!(numeric(&numeric_bytes(1, 0, 3, &[1, 2345, 6780])).unwrap(), Value::Text("12345.678".into()));
+        assert_eq!(
+            numeric(&numeric_bytes(1, 0, 3, &[1, 2345, 6780])).unwrap(),
+            Value::Text("12345.678".into())
+        );
         // -0.0012 = . 0012, weight -1
-        assert_eq!(numeric(&numeric_bytes(-1, 0x4000, 4, &[12])).unwrap(), Value::Text("-0.0012".into()));
+        assert_eq!(
+            numeric(&numeric_bytes(-1, 0x4000, 4, &[12])).unwrap(),
+            Value::Text("-0.0012".into())
+        );
         // 0.00000001: weight -2, digit 100 (10000^-2 * 100 = 1e-6)? 1e-8 = 0000 0001 -> weight -2, digits [1]
-        assert_eq!(numeric(&numeric_bytes(-2, 0, 8, &[1])).unwrap(), Value::Text("0.00000001".into()));
+        assert_eq!(
+            numeric(&numeric_bytes(-2, 0, 8, &[1])).unwrap(),
+            Value::Text("0.00000001".into())
+        );
         // 10000000000 = 100 0000 0000, trailing zero groups omitted
-        assert_eq!(numeric(&numeric_bytes(2, 0, 0, &[100])).unwrap(), Value::Int(10_000_000_000));
-        assert_eq!(numeric(&numeric_bytes(0, 0, 0, &[])).unwrap(), Value::Int(0));
-        assert_eq!(numeric(&numeric_bytes(0, 0, 2, &[])).unwrap(), Value::Text("0.00".into()));
-        assert_eq!(numeric(&numeric_bytes(0, 0xC000, 0, &[])).unwrap(), Value::Text("NaN".into()));
+        assert_eq!(
+            numeric(&numeric_bytes(2, 0, 0, &[100])).unwrap(),
+            Value::Int(10_000_000_000)
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0, 0, &[])).unwrap(),
+            Value::Int(0)
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0, 2, &[])).unwrap(),
+            Value::Text("0.00".into())
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0xC000, 0, &[])).unwrap(),
+            Value::Text("NaN".into())
+        );
         // larger than i64 stays text
         assert_eq!(
             numeric(&numeric_bytes(5, 0, 0, &[1, 0, 0, 0, 0, 0])).unwrap(),
@@ -631,15 +734,30 @@ mod tests {
     #[test]
     fn uuid_and_time_decoding() {
         let raw: Vec<u8> = (0u8..16).collect();
-        assert_eq!(uuid(&raw).unwrap(), Value::Text("00010203-0405-0607-0809-0a0b0c0d0e0f".into()));
-        assert_eq!(date(&0i32.to_be_bytes()).unwrap(), Value::Text("2000-01-01".into()));
-        assert_eq!(date(&(-1i32).to_be_bytes()).unwrap(), Value::Text("1999-12-31".into()));
-        assert_eq!(time(&3_600_000_000i64.to_be_bytes()).unwrap(), Value::Text("01:00:00".into()));
+        assert_eq!(
+            uuid(&raw).unwrap(),
+            Value::Text("00010203-0405-0607-0809-0a0b0c0d0e0f".into())
+        );
+        assert_eq!(
+            date(&0i32.to_be_bytes()).unwrap(),
+            Value::Text("2000-01-01".into())
+        );
+        assert_eq!(
+            date(&(-1i32).to_be_bytes()).unwrap(),
+            Value::Text("1999-12-31".into())
+        );
+        assert_eq!(
+            time(&3_600_000_000i64.to_be_bytes()).unwrap(),
+            Value::Text("01:00:00".into())
+        );
         assert_eq!(
             timestamp(&0i64.to_be_bytes()).unwrap(),
             Value::Timestamp("2000-01-01T00:00:00Z".parse().unwrap())
         );
-        assert_eq!(timestamp(&i64::MAX.to_be_bytes()).unwrap(), Value::Text("infinity".into()));
+        assert_eq!(
+            timestamp(&i64::MAX.to_be_bytes()).unwrap(),
+            Value::Text("infinity".into())
+        );
     }
 
     /// The encoded parameter and whether it is sent in binary format.
@@ -653,13 +771,35 @@ mod tests {
 
     #[test]
     fn params_are_encoded_as_text() {
-        assert_eq!(encode(&Value::Int(-42), &Type::INT8), (Some("-42".into()), false));
-        assert_eq!(encode(&Value::Bool(true), &Type::BOOL), (Some("true".into()), false));
-        assert_eq!(encode(&Value::Bool(true), &Type::INT4), (Some("1".into()), false));
-        assert_eq!(encode(&Value::Float(0.1), &Type::FLOAT8), (Some("0.1".into()), false));
-        assert_eq!(encode(&Value::Float(f64::NEG_INFINITY), &Type::FLOAT8).0.as_deref(), Some("-Infinity"));
+        assert_eq!(
+            encode(&Value::Int(-42), &Type::INT8),
+            (Some("-42".into()), false)
+        );
+        assert_eq!(
+            encode(&Value::Bool(true), &Type::BOOL),
+            (Some("true".into()), false)
+        );
+        assert_eq!(
+            encode(&Value::Bool(true), &Type::INT4),
+            (Some("1".into()), false)
+        );
+        assert_eq!(
+            encode(&Value::Float(0.1), &Type::FLOAT8),
+            (Some("0.1".into()), false)
+        );
+        assert_eq!(
+            encode(&Value::Float(f64::NEG_INFINITY), &Type::FLOAT8)
+                .0
+                .as_deref(),
+            Some("-Infinity")
+        );
         assert_eq!(encode(&Value::Null, &Type::TEXT).0, None);
-        assert_eq!(encode(&Value::Json(serde_json::json!({"a": [1]})), &Type::JSONB).0.as_deref(), Some(r#"{"a":[1]}"#));
+        assert_eq!(
+            encode(&Value::Json(serde_json::json!({"a": [1]})), &Type::JSONB)
+                .0
+                .as_deref(),
+            Some(r#"{"a":[1]}"#)
+        );
         assert!(encode(&Value::Bytes(vec![0x61]), &Type::BYTEA).1);
     }
 }

@@ -16,7 +16,9 @@ use crate::value::Value;
 ///
 /// * a struct or map: columns by name;
 /// * a tuple: columns by position;
-/// * a single value (`i64`, `String`, `Option<T>`, ...): a row with exactly one column.
+/// * a single value (`i64`, `String`, `Option<T>`, ...): a row with exactly one column;
+/// * a struct from a row with one JSON column that is not one of its fields (`SELECT settings FROM prefs`):
+///   that column's document.
 ///
 /// Conversions are forgiving where the engines differ: an integer 0/1 reads as `bool`, JSON stored as text reads
 /// into a struct, a `numeric` (text) reads as a number.
@@ -68,7 +70,10 @@ impl Row {
     /// The value of the first column with this name.
     #[must_use]
     pub fn value(&self, column: &str) -> Option<&Value> {
-        self.columns.iter().position(|c| c == column).map(|i| &self.values[i])
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.values[i])
     }
 
     /// Converts one column into `T`.
@@ -77,9 +82,12 @@ impl Row {
     ///
     /// [`Error::Decode`] when the column does not exist or does not convert.
     pub fn get<T: DeserializeOwned>(&self, column: &str) -> Result<T, Error> {
-        let value = self
-            .value(column)
-            .ok_or_else(|| Error::decode(column, Message(format!("no column named `{column}` in the result"))))?;
+        let value = self.value(column).ok_or_else(|| {
+            Error::decode(
+                column,
+                Message(format!("no column named `{column}` in the result")),
+            )
+        })?;
         T::deserialize(ValueDeserializer::new(value)).map_err(|e| Error::decode(column, e))
     }
 
@@ -89,13 +97,19 @@ impl Row {
     ///
     /// [`Error::Deserialize`] when the row does not fit `T`.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(RowDeserializer::new(self)).map_err(|e| Error::Deserialize { source: Box::new(e) })
+        T::deserialize(RowDeserializer::new(self)).map_err(|e| Error::Deserialize {
+            source: Box::new(e),
+        })
     }
 
     /// Converts into a JSON object (see [`Value::to_json`]).
     #[must_use]
     pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.columns.iter().cloned().zip(self.values.iter().map(Value::to_json)).collect()
+        self.columns
+            .iter()
+            .cloned()
+            .zip(self.values.iter().map(Value::to_json))
+            .collect()
     }
 }
 

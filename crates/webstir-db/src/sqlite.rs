@@ -71,7 +71,9 @@ pub(crate) struct Sqlite {
 
 impl std::fmt::Debug for Sqlite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sqlite").field("location", &self.display).finish_non_exhaustive()
+        f.debug_struct("Sqlite")
+            .field("location", &self.display)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,10 +94,15 @@ impl Sqlite {
     /// Opens a database file, creating it and its directory.
     pub(crate) fn open_file(path: PathBuf) -> Result<Sqlite, Error> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::Open { path: path.clone(), source: e.into() })?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::Open {
+                path: path.clone(),
+                source: e.into(),
+            })?;
         }
         let location = path.to_string_lossy().into_owned();
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         Sqlite::start(location, path, flags, true)
     }
 
@@ -111,12 +118,20 @@ impl Sqlite {
         Sqlite::start(location, PathBuf::from(":memory:"), flags, false)
     }
 
-    fn start(location: String, display: PathBuf, flags: OpenFlags, wal: bool) -> Result<Sqlite, Error> {
+    fn start(
+        location: String,
+        display: PathBuf,
+        flags: OpenFlags,
+        wal: bool,
+    ) -> Result<Sqlite, Error> {
         let conn = open_connection(&location, &display, flags)?;
         if wal {
             let mode: String = conn
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(|e| Error::Open { path: display.clone(), source: e.into() })?;
+                .map_err(|e| Error::Open {
+                    path: display.clone(),
+                    source: e.into(),
+                })?;
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(target: "webstir_db", journal_mode = %mode, "SQLite did not switch to WAL");
             }
@@ -125,7 +140,10 @@ impl Sqlite {
         std::thread::Builder::new()
             .name("webstir-db-writer".to_owned())
             .spawn(move || writer_loop(conn, jobs))
-            .map_err(|e| Error::Open { path: display.clone(), source: e.into() })?;
+            .map_err(|e| Error::Open {
+                path: display.clone(),
+                source: e.into(),
+            })?;
         Ok(Sqlite {
             location,
             display,
@@ -178,7 +196,12 @@ impl Sqlite {
     }
 
     /// Runs one statement outside a transaction.
-    pub(crate) async fn run(self: &Arc<Self>, sql: &str, params: &[Value], mode: Mode) -> Result<Output, Error> {
+    pub(crate) async fn run(
+        self: &Arc<Self>,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+    ) -> Result<Output, Error> {
         match self.try_inline(sql, params, mode) {
             Inline::Done(result) => result,
             Inline::Write => {
@@ -230,8 +253,13 @@ impl Sqlite {
     /// Starts a write transaction (`BEGIN IMMEDIATE`) on the writer.
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<SqliteTx, Error> {
         let guard = Arc::clone(&self.write_lock).lock_owned().await;
-        received(self.send(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_err))).await?;
-        Ok(SqliteTx { db: Arc::clone(self), guard: Mutex::new(Some(guard)), finished: AtomicBool::new(false) })
+        received(self.send(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_err)))
+            .await?;
+        Ok(SqliteTx {
+            db: Arc::clone(self),
+            guard: Mutex::new(Some(guard)),
+            finished: AtomicBool::new(false),
+        })
     }
 }
 
@@ -249,11 +277,17 @@ fn inline_on(reader: &Reader, sql: &str, params: &[Value], mode: Mode) -> Inline
     if !stmt.readonly() {
         return Inline::Write;
     }
-    reader.deadline.store(now_ns().saturating_add(budget_ns()), Ordering::Relaxed);
+    reader
+        .deadline
+        .store(now_ns().saturating_add(budget_ns()), Ordering::Relaxed);
     let result = run_prepared(&reader.conn, &mut stmt, params, mode);
     reader.deadline.store(0, Ordering::Relaxed);
     match result {
-        Err(Failure::Sqlite(e)) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => Inline::TooLong,
+        Err(Failure::Sqlite(e))
+            if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) =>
+        {
+            Inline::TooLong
+        }
         other => Inline::Done(other.map_err(Failure::into_error)),
     }
 }
@@ -263,7 +297,8 @@ fn budget_ns() -> u64 {
 }
 
 async fn received<R>(rx: oneshot::Receiver<Result<R, Error>>) -> Result<R, Error> {
-    rx.await.map_err(|_| Error::unavailable(Message::from("the SQLite writer thread has stopped")))?
+    rx.await
+        .map_err(|_| Error::unavailable(Message::from("the SQLite writer thread has stopped")))?
 }
 
 fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
@@ -273,12 +308,20 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
     }
 }
 
-fn open_connection(location: &str, display: &std::path::Path, flags: OpenFlags) -> Result<Connection, Error> {
-    let open_err = |e: rusqlite::Error| Error::Open { path: display.to_path_buf(), source: e.into() };
+fn open_connection(
+    location: &str,
+    display: &std::path::Path,
+    flags: OpenFlags,
+) -> Result<Connection, Error> {
+    let open_err = |e: rusqlite::Error| Error::Open {
+        path: display.to_path_buf(),
+        source: e.into(),
+    };
     let conn = Connection::open_with_flags(location, flags).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(open_err)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        .map_err(open_err)?;
     Ok(conn)
 }
 
@@ -290,14 +333,23 @@ pub(crate) struct SqliteTx {
 }
 
 impl SqliteTx {
-    pub(crate) async fn run(&self, sql: &str, params: &[Value], mode: Mode) -> Result<Output, Error> {
+    pub(crate) async fn run(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+    ) -> Result<Output, Error> {
         let (sql, params) = (sql.to_owned(), params.to_vec());
         received(self.db.send(move |conn| run(conn, &sql, &params, mode))).await
     }
 
     pub(crate) async fn run_batch(&self, sql: &str) -> Result<(), Error> {
         let sql = sql.to_owned();
-        received(self.db.send(move |conn| conn.execute_batch(&sql).map_err(sqlite_err))).await
+        received(
+            self.db
+                .send(move |conn| conn.execute_batch(&sql).map_err(sqlite_err)),
+        )
+        .await
     }
 
     /// Commits; if `COMMIT` fails the transaction is rolled back.
@@ -333,7 +385,11 @@ impl SqliteTx {
 }
 
 fn rollback_if_open(conn: &mut Connection) -> Result<(), Error> {
-    if conn.is_autocommit() { Ok(()) } else { conn.execute_batch("ROLLBACK").map_err(sqlite_err) }
+    if conn.is_autocommit() {
+        Ok(())
+    } else {
+        conn.execute_batch("ROLLBACK").map_err(sqlite_err)
+    }
 }
 
 impl Drop for SqliteTx {
@@ -380,7 +436,10 @@ fn run_prepared(
 ) -> Result<Output, Failure> {
     let expected = stmt.parameter_count();
     if expected != params.len() {
-        return Err(Failure::Db(Error::ParamCount { expected, given: params.len() }));
+        return Err(Failure::Db(Error::ParamCount {
+            expected,
+            given: params.len(),
+        }));
     }
     for (i, p) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, Bind(p))?;
@@ -388,7 +447,10 @@ fn run_prepared(
     match mode {
         Mode::Rows => {
             let columns: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
-            let kinds: Vec<ColumnKind> = stmt.columns().map(|c| ColumnKind::from_decl(c.decl_type())).collect();
+            let kinds: Vec<ColumnKind> = stmt
+                .columns()
+                .map(|c| ColumnKind::from_decl(c.decl_type()))
+                .collect();
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
@@ -421,7 +483,9 @@ enum ColumnKind {
 
 impl ColumnKind {
     fn from_decl(decl: Option<&str>) -> ColumnKind {
-        let Some(decl) = decl else { return ColumnKind::Plain };
+        let Some(decl) = decl else {
+            return ColumnKind::Plain;
+        };
         let decl = decl.to_ascii_uppercase();
         if decl.contains("BOOL") {
             ColumnKind::Bool
@@ -441,7 +505,9 @@ fn decode(v: ValueRef<'_>, kind: ColumnKind, column: &str) -> Result<Value, Erro
         (ValueRef::Null, _) => Value::Null,
         (ValueRef::Integer(i), ColumnKind::Bool) => Value::Bool(i != 0),
         (ValueRef::Integer(i), ColumnKind::Json) => Value::Json(i.into()),
-        (ValueRef::Real(f), ColumnKind::Json) => Value::Json(serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into)),
+        (ValueRef::Real(f), ColumnKind::Json) => {
+            Value::Json(serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into))
+        }
         (ValueRef::Text(t), ColumnKind::Json) => match serde_json::from_slice(t) {
             Ok(j) => Value::Json(j),
             Err(_) => Value::Text(text(t)?),
@@ -464,7 +530,10 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<jiff::Timestamp> {
         return Some(t);
     }
     let civil = s.parse::<jiff::civil::DateTime>().ok()?;
-    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 struct Bind<'a>(&'a Value);
@@ -487,11 +556,15 @@ impl ToSql for Bind<'_> {
 
 /// Classifies a rusqlite error.
 pub(crate) fn sqlite_err(e: rusqlite::Error) -> Error {
-    let Some(failure) = e.sqlite_error() else { return Error::Query { source: e.into() } };
+    let Some(failure) = e.sqlite_error() else {
+        return Error::Query { source: e.into() };
+    };
     match failure.code {
         ErrorCode::ConstraintViolation => {
             let kind = match failure.extended_code {
-                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ConstraintKind::Unique,
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    ConstraintKind::Unique
+                }
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ConstraintKind::ForeignKey,
                 ffi::SQLITE_CONSTRAINT_NOTNULL => ConstraintKind::NotNull,
                 ffi::SQLITE_CONSTRAINT_CHECK => ConstraintKind::Check,
@@ -504,9 +577,15 @@ pub(crate) fn sqlite_err(e: rusqlite::Error) -> Error {
                 }
                 _ => None,
             };
-            Error::Constraint { kind, constraint, source: e.into() }
+            Error::Constraint {
+                kind,
+                constraint,
+                source: e.into(),
+            }
         }
-        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen => Error::unavailable(e),
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen => {
+            Error::unavailable(e)
+        }
         _ => Error::Query { source: e.into() },
     }
 }
@@ -520,8 +599,14 @@ mod tests {
         assert_eq!(ColumnKind::from_decl(Some("BOOLEAN")), ColumnKind::Bool);
         assert_eq!(ColumnKind::from_decl(Some("bool")), ColumnKind::Bool);
         assert_eq!(ColumnKind::from_decl(Some("JSONB")), ColumnKind::Json);
-        assert_eq!(ColumnKind::from_decl(Some("timestamptz")), ColumnKind::Timestamp);
-        assert_eq!(ColumnKind::from_decl(Some("DATETIME")), ColumnKind::Timestamp);
+        assert_eq!(
+            ColumnKind::from_decl(Some("timestamptz")),
+            ColumnKind::Timestamp
+        );
+        assert_eq!(
+            ColumnKind::from_decl(Some("DATETIME")),
+            ColumnKind::Timestamp
+        );
         assert_eq!(ColumnKind::from_decl(Some("INTEGER")), ColumnKind::Plain);
         assert_eq!(ColumnKind::from_decl(None), ColumnKind::Plain);
     }

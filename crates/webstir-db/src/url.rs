@@ -19,16 +19,26 @@ pub(crate) enum Target {
 /// Parses a `DATABASE_URL`, resolving relative SQLite paths against `root`.
 pub(crate) fn parse(url: &str, root: &Path) -> Result<Target, Error> {
     let trimmed = url.trim();
-    let unsupported = || Error::UnsupportedUrl { url: url.to_owned() };
+    let unsupported = || Error::UnsupportedUrl {
+        url: url.to_owned(),
+    };
     if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
-        let config = tokio_postgres::Config::from_str(trimmed).map_err(|e| Error::InvalidUrl { source: e.into() })?;
+        let config = tokio_postgres::Config::from_str(trimmed)
+            .map_err(|e| Error::InvalidUrl { source: e.into() })?;
         return Ok(Target::Postgres(Box::new(config)));
     }
-    let sqlite = ["sqlite://", "file://", "sqlite:", "file:"].iter().find_map(|p| trimmed.strip_prefix(p));
+    let sqlite = ["sqlite://", "file://", "sqlite:", "file:"]
+        .iter()
+        .find_map(|p| trimmed.strip_prefix(p));
     let path = match sqlite {
         Some(rest) => rest,
         None if trimmed == ":memory:" => return Ok(Target::SqliteMemory),
-        None if [".sqlite", ".sqlite3", ".db"].iter().any(|ext| trimmed.ends_with(ext)) => trimmed,
+        None if [".sqlite", ".sqlite3", ".db"]
+            .iter()
+            .any(|ext| trimmed.ends_with(ext)) =>
+        {
+            trimmed
+        }
         None => return Err(unsupported()),
     };
     // `sqlite://data.db?mode=rwc` style options are accepted and ignored.
@@ -44,8 +54,15 @@ pub(crate) fn parse(url: &str, root: &Path) -> Result<Target, Error> {
 
 /// Joins a relative path onto `root` and removes `.` components, keeping absolute paths as they are.
 fn resolve(path: &Path, root: &Path) -> PathBuf {
-    let joined = if path.is_absolute() { path.to_path_buf() } else { root.join(path) };
-    joined.components().filter(|c| !matches!(c, Component::CurDir)).collect()
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        root.join(path)
+    };
+    joined
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
 }
 
 #[cfg(test)]
@@ -61,13 +78,25 @@ mod tests {
 
     #[test]
     fn sqlite_forms_resolve_against_the_workspace_root() {
-        assert_eq!(file("file:./data/dev.sqlite"), Path::new("/ws/data/dev.sqlite"));
-        assert_eq!(file("file:data/dev.sqlite"), Path::new("/ws/data/dev.sqlite"));
+        assert_eq!(
+            file("file:./data/dev.sqlite"),
+            Path::new("/ws/data/dev.sqlite")
+        );
+        assert_eq!(
+            file("file:data/dev.sqlite"),
+            Path::new("/ws/data/dev.sqlite")
+        );
         assert_eq!(file("sqlite:./x.db"), Path::new("/ws/x.db"));
         assert_eq!(file("sqlite://./x.db?mode=rwc"), Path::new("/ws/x.db"));
-        assert_eq!(file("./data/infer.sqlite"), Path::new("/ws/data/infer.sqlite"));
+        assert_eq!(
+            file("./data/infer.sqlite"),
+            Path::new("/ws/data/infer.sqlite")
+        );
         assert_eq!(file("data.db"), Path::new("/ws/data.db"));
-        assert_eq!(file(" file:./padded.sqlite "), Path::new("/ws/padded.sqlite"));
+        assert_eq!(
+            file(" file:./padded.sqlite "),
+            Path::new("/ws/padded.sqlite")
+        );
     }
 
     #[test]
@@ -80,17 +109,34 @@ mod tests {
 
     #[test]
     fn memory_forms() {
-        for url in [":memory:", "sqlite::memory:", "file::memory:", "sqlite://:memory:"] {
-            assert!(matches!(parse(url, Path::new("/ws")), Ok(Target::SqliteMemory)), "{url}");
+        for url in [
+            ":memory:",
+            "sqlite::memory:",
+            "file::memory:",
+            "sqlite://:memory:",
+        ] {
+            assert!(
+                matches!(parse(url, Path::new("/ws")), Ok(Target::SqliteMemory)),
+                "{url}"
+            );
         }
     }
 
     #[test]
     fn postgres_forms() {
-        for url in ["postgres://u@localhost/db", "postgresql://u:p@127.0.0.1:5432/db?application_name=x"] {
-            assert!(matches!(parse(url, Path::new("/ws")), Ok(Target::Postgres(_))), "{url}");
+        for url in [
+            "postgres://u@localhost/db",
+            "postgresql://u:p@127.0.0.1:5432/db?application_name=x",
+        ] {
+            assert!(
+                matches!(parse(url, Path::new("/ws")), Ok(Target::Postgres(_))),
+                "{url}"
+            );
         }
-        assert!(matches!(parse("postgres://u@h:notaport/db", Path::new("/ws")), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(
+            parse("postgres://u@h:notaport/db", Path::new("/ws")),
+            Err(Error::InvalidUrl { .. })
+        ));
     }
 
     #[test]
@@ -98,7 +144,12 @@ mod tests {
         for url in ["mysql://localhost/db", "", "file:", "redis://x", "data.txt"] {
             let err = parse(url, Path::new("/ws")).unwrap_err();
             let msg = err.to_string();
-            assert!(msg.contains("DATABASE_URL") && msg.contains(":memory:") && msg.contains("postgres://"), "{msg}");
+            assert!(
+                msg.contains("DATABASE_URL")
+                    && msg.contains(":memory:")
+                    && msg.contains("postgres://"),
+                "{msg}"
+            );
         }
     }
 }

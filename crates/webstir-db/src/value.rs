@@ -63,9 +63,12 @@ impl Value {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i) => serde_json::Value::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Text(s) => serde_json::Value::String(s.clone()),
-            Value::Bytes(b) => serde_json::Value::Array(b.iter().map(|&x| serde_json::Value::from(x)).collect()),
+            Value::Bytes(b) => {
+                serde_json::Value::Array(b.iter().map(|&x| serde_json::Value::from(x)).collect())
+            }
             Value::Json(j) => j.clone(),
             Value::Timestamp(t) => serde_json::Value::String(t.to_string()),
         }

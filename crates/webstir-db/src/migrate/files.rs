@@ -24,7 +24,10 @@ pub(crate) struct Migration {
 
 /// Reads `dir/*.sql` for `engine`, ordered by id. A missing directory holds no migrations.
 pub(crate) fn load(dir: &Path, engine: Engine) -> Result<Vec<Migration>, Error> {
-    let read_err = |source| Error::Read { path: dir.to_path_buf(), source };
+    let read_err = |source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -37,12 +40,18 @@ pub(crate) fn load(dir: &Path, engine: Engine) -> Result<Vec<Migration>, Error> 
         if !entry.file_type().map_err(read_err)?.is_file() {
             continue;
         }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if let Some(id) = migration_id(name, engine) {
             by_id.entry(id.to_owned()).or_default().push(path);
         }
     }
-    let duplicates: Vec<String> = by_id.iter().filter(|(_, paths)| paths.len() > 1).map(|(id, _)| id.clone()).collect();
+    let duplicates: Vec<String> = by_id
+        .iter()
+        .filter(|(_, paths)| paths.len() > 1)
+        .map(|(id, _)| id.clone())
+        .collect();
     if !duplicates.is_empty() {
         return Err(Error::DuplicateIds { ids: duplicates });
     }
@@ -50,7 +59,10 @@ pub(crate) fn load(dir: &Path, engine: Engine) -> Result<Vec<Migration>, Error> 
         .into_iter()
         .map(|(id, mut paths)| {
             let path = paths.remove(0);
-            let source = std::fs::read_to_string(&path).map_err(|e| Error::Read { path: path.clone(), source: e })?;
+            let source = std::fs::read_to_string(&path).map_err(|e| Error::Read {
+                path: path.clone(),
+                source: e,
+            })?;
             parse(id, path, &source)
         })
         .collect()
@@ -83,7 +95,10 @@ pub(crate) fn parse(id: String, path: PathBuf, source: &str) -> Result<Migration
         let marker = line.trim().to_ascii_lowercase();
         if marker == DOWN_MARKER || marker.starts_with(&format!("{DOWN_MARKER} ")) {
             if down.is_some() {
-                return Err(Error::InvalidFile { path, reason: format!("more than one `{DOWN_MARKER}` line") });
+                return Err(Error::InvalidFile {
+                    path,
+                    reason: format!("more than one `{DOWN_MARKER}` line"),
+                });
             }
             down = Some(String::new());
             continue;
@@ -94,11 +109,23 @@ pub(crate) fn parse(id: String, path: PathBuf, source: &str) -> Result<Migration
         }
     }
     if up.trim().is_empty() {
-        return Err(Error::InvalidFile { path, reason: "the up part (before `-- migrate:down`) is empty".to_owned() });
+        return Err(Error::InvalidFile {
+            path,
+            reason: "the up part (before `-- migrate:down`) is empty".to_owned(),
+        });
     }
     let down = down.filter(|d| !d.trim().is_empty());
-    let checksum = Sha256::digest(up.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Migration { id, path, up, down, checksum })
+    let checksum = Sha256::digest(up.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Migration {
+        id,
+        path,
+        up,
+        down,
+        checksum,
+    })
 }
 
 #[cfg(test)]
@@ -111,7 +138,9 @@ mod tests {
 
     #[test]
     fn splits_up_and_down() {
-        let m = parse_str("-- migrate:up\nCREATE TABLE a (id INT);\n-- migrate:down\nDROP TABLE a;\n").unwrap();
+        let m =
+            parse_str("-- migrate:up\nCREATE TABLE a (id INT);\n-- migrate:down\nDROP TABLE a;\n")
+                .unwrap();
         assert_eq!(m.up, "-- migrate:up\nCREATE TABLE a (id INT);\n");
         assert_eq!(m.down.as_deref(), Some("DROP TABLE a;\n"));
     }
@@ -119,14 +148,27 @@ mod tests {
     #[test]
     fn down_is_optional_and_empty_down_means_none() {
         assert_eq!(parse_str("CREATE TABLE a (id INT);").unwrap().down, None);
-        assert_eq!(parse_str("CREATE TABLE a (id INT);\n-- migrate:down\n\n").unwrap().down, None);
-        assert_eq!(parse_str("CREATE TABLE a (id INT);\n  -- MIGRATE:DOWN  \nDROP TABLE a;").unwrap().down.as_deref(), Some("DROP TABLE a;"));
+        assert_eq!(
+            parse_str("CREATE TABLE a (id INT);\n-- migrate:down\n\n")
+                .unwrap()
+                .down,
+            None
+        );
+        assert_eq!(
+            parse_str("CREATE TABLE a (id INT);\n  -- MIGRATE:DOWN  \nDROP TABLE a;")
+                .unwrap()
+                .down
+                .as_deref(),
+            Some("DROP TABLE a;")
+        );
     }
 
     #[test]
     fn checksum_covers_only_the_up_part_and_ignores_line_endings() {
         let a = parse_str("CREATE TABLE a (id INT);\n-- migrate:down\nDROP TABLE a;\n").unwrap();
-        let b = parse_str("CREATE TABLE a (id INT);\r\n-- migrate:down\r\nDROP TABLE IF EXISTS a;\r\n").unwrap();
+        let b =
+            parse_str("CREATE TABLE a (id INT);\r\n-- migrate:down\r\nDROP TABLE IF EXISTS a;\r\n")
+                .unwrap();
         let c = parse_str("CREATE TABLE a (id BIGINT);\n-- migrate:down\nDROP TABLE a;\n").unwrap();
         assert_eq!(a.checksum, b.checksum);
         assert_ne!(a.checksum, c.checksum);
@@ -135,16 +177,31 @@ mod tests {
 
     #[test]
     fn rejects_empty_up_and_two_markers() {
-        assert!(matches!(parse_str("\n-- migrate:down\nDROP TABLE a;"), Err(Error::InvalidFile { .. })));
-        assert!(matches!(parse_str("SELECT 1;\n-- migrate:down\n-- migrate:down\n"), Err(Error::InvalidFile { .. })));
+        assert!(matches!(
+            parse_str("\n-- migrate:down\nDROP TABLE a;"),
+            Err(Error::InvalidFile { .. })
+        ));
+        assert!(matches!(
+            parse_str("SELECT 1;\n-- migrate:down\n-- migrate:down\n"),
+            Err(Error::InvalidFile { .. })
+        ));
     }
 
     #[test]
     fn ids_and_engine_specific_files() {
-        assert_eq!(migration_id("0001_create.sql", Engine::Sqlite), Some("0001_create"));
-        assert_eq!(migration_id("0002_idx.sqlite.sql", Engine::Sqlite), Some("0002_idx"));
+        assert_eq!(
+            migration_id("0001_create.sql", Engine::Sqlite),
+            Some("0001_create")
+        );
+        assert_eq!(
+            migration_id("0002_idx.sqlite.sql", Engine::Sqlite),
+            Some("0002_idx")
+        );
         assert_eq!(migration_id("0002_idx.sqlite.sql", Engine::Postgres), None);
-        assert_eq!(migration_id("0002_idx.postgres.sql", Engine::Postgres), Some("0002_idx"));
+        assert_eq!(
+            migration_id("0002_idx.postgres.sql", Engine::Postgres),
+            Some("0002_idx")
+        );
         assert_eq!(migration_id("0002_idx.postgres.sql", Engine::Sqlite), None);
         assert_eq!(migration_id("README.md", Engine::Sqlite), None);
         assert_eq!(migration_id(".sql", Engine::Sqlite), None);

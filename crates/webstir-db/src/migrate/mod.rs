@@ -139,7 +139,9 @@ pub enum Error {
         id: String,
     },
     /// The up part failed; nothing of it was kept.
-    #[error("migration {id} failed while applying; the migration was rolled back and was not recorded as applied")]
+    #[error(
+        "migration {id} failed while applying; the migration was rolled back and was not recorded as applied"
+    )]
     ApplyFailed {
         /// The migration id.
         id: String,
@@ -148,7 +150,9 @@ pub enum Error {
         source: crate::Error,
     },
     /// The down part failed; the migration is still recorded as applied.
-    #[error("migration {id} failed while reverting; the migration record was kept so it can be retried")]
+    #[error(
+        "migration {id} failed while reverting; the migration record was kept so it can be retried"
+    )]
     RevertFailed {
         /// The migration id.
         id: String,
@@ -177,9 +181,17 @@ pub enum Error {
 /// ```
 pub fn validate_table_name(name: &str) -> Result<(), Error> {
     let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid { Ok(()) } else { Err(Error::InvalidTableName { name: name.to_owned() }) }
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidTableName {
+            name: name.to_owned(),
+        })
+    }
 }
 
 macro_rules! say {
@@ -228,10 +240,18 @@ pub async fn run(
         } else {
             say!(out, "[migrate] Available migrations:");
             for m in &local {
-                say!(out, "- {}{}", m.id, if m.down.is_some() { "" } else { " (no down)" });
+                say!(
+                    out,
+                    "- {}{}",
+                    m.id,
+                    if m.down.is_some() { "" } else { " (no down)" }
+                );
             }
         }
-        return Ok(Report { pending: local.iter().map(|m| m.id.clone()).collect(), ..Report::default() });
+        return Ok(Report {
+            pending: local.iter().map(|m| m.id.clone()).collect(),
+            ..Report::default()
+        });
     }
     validate_table_name(table)?;
     let history = History { db, table };
@@ -249,13 +269,19 @@ pub async fn run(
                 say!(out, "- pending {id}");
             }
             if !report.changed.is_empty() {
-                say!(out, "[migrate] Applied migrations whose file changed since:");
+                say!(
+                    out,
+                    "[migrate] Applied migrations whose file changed since:"
+                );
                 for id in &report.changed {
                     say!(out, "- changed {id}");
                 }
             }
             if !report.missing.is_empty() {
-                say!(out, "[migrate] Applied records without local migration files:");
+                say!(
+                    out,
+                    "[migrate] Applied records without local migration files:"
+                );
                 for id in &report.missing {
                     say!(out, "- missing {id}");
                 }
@@ -263,16 +289,26 @@ pub async fn run(
         }
         MigrateCommand::Up { steps } => {
             if let Some(id) = report.changed.first() {
-                let path = local.iter().find(|m| &m.id == id).map(|m| m.path.clone()).unwrap_or_default();
-                return Err(Error::Changed { id: id.clone(), path });
+                let path = local
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .map(|m| m.path.clone())
+                    .unwrap_or_default();
+                return Err(Error::Changed {
+                    id: id.clone(),
+                    path,
+                });
             }
             if local.is_empty() {
                 say!(out, "[migrate] No migrations found under {}", dir.display());
                 return Ok(report);
             }
             let limit = steps.map_or(usize::MAX, NonZeroUsize::get);
-            let todo: Vec<&Migration> =
-                local.iter().filter(|m| report.pending.contains(&m.id)).take(limit).collect();
+            let todo: Vec<&Migration> = local
+                .iter()
+                .filter(|m| report.pending.contains(&m.id))
+                .take(limit)
+                .collect();
             if todo.is_empty() {
                 say!(out, "[migrate] Database is up to date.");
             }
@@ -281,11 +317,18 @@ pub async fn run(
                 let done = history
                     .apply(m)
                     .await
-                    .map_err(|source| Error::ApplyFailed { id: m.id.clone(), source })?;
+                    .map_err(|source| Error::ApplyFailed {
+                        id: m.id.clone(),
+                        source,
+                    })?;
                 if done {
                     report.applied.push(m.id.clone());
                 } else {
-                    say!(out, "[migrate] Skipping {} (already applied by another process)", m.id);
+                    say!(
+                        out,
+                        "[migrate] Skipping {} (already applied by another process)",
+                        m.id
+                    );
                 }
                 report.pending.retain(|id| id != &m.id);
             }
@@ -301,7 +344,9 @@ pub async fn run(
                 return Err(Error::MissingFile { id: t.id.clone() });
             }
             for target in targets {
-                let Some(m) = local.iter().find(|m| m.id == target.id) else { continue };
+                let Some(m) = local.iter().find(|m| m.id == target.id) else {
+                    continue;
+                };
                 let Some(down) = &m.down else {
                     say!(out, "[migrate] Skipping {} (no down part)", m.id);
                     continue;
@@ -310,7 +355,10 @@ pub async fn run(
                 history
                     .revert(&m.id, down)
                     .await
-                    .map_err(|source| Error::RevertFailed { id: m.id.clone(), source })?;
+                    .map_err(|source| Error::RevertFailed {
+                        id: m.id.clone(),
+                        source,
+                    })?;
                 report.reverted.push(m.id.clone());
                 report.changed.retain(|id| id != &m.id);
             }
@@ -325,13 +373,21 @@ pub async fn run(
 fn compare(local: &[Migration], applied: &[Applied]) -> Report {
     let find = |id: &str| applied.iter().find(|a| a.id == id);
     Report {
-        pending: local.iter().filter(|m| find(&m.id).is_none()).map(|m| m.id.clone()).collect(),
+        pending: local
+            .iter()
+            .filter(|m| find(&m.id).is_none())
+            .map(|m| m.id.clone())
+            .collect(),
         changed: local
             .iter()
             .filter(|m| find(&m.id).is_some_and(|a| a.checksum != m.checksum))
             .map(|m| m.id.clone())
             .collect(),
-        missing: applied.iter().filter(|a| !local.iter().any(|m| m.id == a.id)).map(|a| a.id.clone()).collect(),
+        missing: applied
+            .iter()
+            .filter(|a| !local.iter().any(|m| m.id == a.id))
+            .map(|a| a.id.clone())
+            .collect(),
         ..Report::default()
     }
 }
@@ -353,7 +409,11 @@ impl History<'_> {
     /// transactions already start with `BEGIN IMMEDIATE`.
     async fn lock(&self, tx: &Transaction) -> Result<(), crate::Error> {
         if self.db.engine() == Engine::Postgres {
-            tx.execute("SELECT pg_advisory_xact_lock(?)", params![lock_key(self.table)]).await?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(?)",
+                params![lock_key(self.table)],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -372,23 +432,34 @@ impl History<'_> {
     }
 
     async fn applied(&self) -> Result<Vec<Applied>, crate::Error> {
-        let sql = format!("SELECT id, checksum FROM {} ORDER BY applied_at, id", self.table);
+        let sql = format!(
+            "SELECT id, checksum FROM {} ORDER BY applied_at, id",
+            self.table
+        );
         self.db.query_as(&sql, params![]).await
     }
 
     /// Applies one migration; `false` if another process applied it first.
     async fn apply(&self, m: &Migration) -> Result<bool, crate::Error> {
         let exists = format!("SELECT 1 FROM {} WHERE id = ?", self.table);
-        let insert = format!("INSERT INTO {} (id, checksum, applied_at) VALUES (?, ?, ?)", self.table);
+        let insert = format!(
+            "INSERT INTO {} (id, checksum, applied_at) VALUES (?, ?, ?)",
+            self.table
+        );
         let now = timestamp_text(&jiff::Timestamp::now());
         self.db
             .transaction(|tx| async move {
                 self.lock(&tx).await?;
-                if tx.query_optional::<i64>(&exists, params![&m.id]).await?.is_some() {
+                if tx
+                    .query_optional::<i64>(&exists, params![&m.id])
+                    .await?
+                    .is_some()
+                {
                     return Ok(false);
                 }
                 tx.execute_batch(&m.up).await?;
-                tx.execute(&insert, params![&m.id, &m.checksum, now]).await?;
+                tx.execute(&insert, params![&m.id, &m.checksum, now])
+                    .await?;
                 Ok(true)
             })
             .await
@@ -401,7 +472,11 @@ impl History<'_> {
         self.db
             .transaction(|tx| async move {
                 self.lock(&tx).await?;
-                if tx.query_optional::<i64>(&exists, params![id]).await?.is_none() {
+                if tx
+                    .query_optional::<i64>(&exists, params![id])
+                    .await?
+                    .is_none()
+                {
                     return Ok(()); // reverted by another process meanwhile
                 }
                 tx.execute_batch(down).await?;
@@ -430,9 +505,21 @@ mod tests {
         for ok in ["_webstir_migrations", "migrations", "M1", "_"] {
             assert!(validate_table_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1migrations", "a b", "a;b", "schema.table", "\"quoted\"", "_webstir_migrations; DROP TABLE users", "é"] {
+        for bad in [
+            "",
+            "1migrations",
+            "a b",
+            "a;b",
+            "schema.table",
+            "\"quoted\"",
+            "_webstir_migrations; DROP TABLE users",
+            "é",
+        ] {
             let err = validate_table_name(bad).unwrap_err().to_string();
-            assert!(err.contains("DATABASE_MIGRATIONS_TABLE must be a single SQL identifier"), "{err}");
+            assert!(
+                err.contains("DATABASE_MIGRATIONS_TABLE must be a single SQL identifier"),
+                "{err}"
+            );
             assert!(err.contains(&format!("(received \"{bad}\")")), "{err}");
         }
     }
