@@ -1,5 +1,7 @@
 //! RS256 through a JWKS served by a counting loopback server.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -23,8 +25,20 @@ fn auth(server: &JwksServer, settings: JwksSettings) -> Authenticator {
         .expect("valid config")
 }
 
+/// A validly signed token for `kid` with key `key`, memoised: RSA signing is slow in debug
+/// builds and must stay out of the timing-sensitive parts of these tests.
 fn token(kid: &str, key: usize) -> String {
-    rs256(&rs_header(Some(kid)), &claims(json!({})), rsa_key(key))
+    static CACHE: OnceLock<Mutex<HashMap<(String, usize), String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(token) = cache.lock().expect("lock").get(&(kid.to_owned(), key)) {
+        return token.clone();
+    }
+    let token = rs256(&rs_header(Some(kid)), &claims(json!({})), rsa_key(key));
+    cache
+        .lock()
+        .expect("lock")
+        .insert((kid.to_owned(), key), token.clone());
+    token
 }
 
 /// A well-formed RS256 token with a junk signature: enough for unknown-`kid` paths (the key
@@ -179,8 +193,12 @@ async fn cached_keys_survive_a_key_server_outage() {
     for _ in 0..3 {
         assert_eq!(check(&auth, &token("k1", 0)).await, Ok(()));
     }
-    // Let the background refresh run and fail.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the background refresh run and fail (polling: CI machines can be slow).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while server.hits() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
         server.hits(),
         2,
@@ -188,13 +206,14 @@ async fn cached_keys_survive_a_key_server_outage() {
     );
     assert_eq!(check(&auth, &token("k1", 0)).await, Ok(()));
 
-    // A hanging key server adds no latency to known kids…
+    // A hanging key server adds no latency to known kids (the fetch timeout is 500 ms)…
+    let known = token("k1", 0);
     server.set_mode(Mode::Hang);
     tokio::time::sleep(COOLDOWN + Duration::from_millis(50)).await;
     let started = Instant::now();
-    assert_eq!(check(&auth, &token("k1", 0)).await, Ok(()));
+    assert_eq!(check(&auth, &known).await, Ok(()));
     assert!(
-        started.elapsed() < Duration::from_millis(200),
+        started.elapsed() < Duration::from_millis(400),
         "{:?}",
         started.elapsed()
     );
@@ -288,19 +307,19 @@ async fn hostile_kids_are_plain_lookups() {
     assert_eq!(check(&auth, &token("k1", 0)).await, Ok(()));
     for kid in ["' OR '1'='1", "../../../dev/null", "ключ-🔑", "k1\u{0}"] {
         assert_eq!(
-            check(&auth, &token(kid, 0)).await,
+            check(&auth, &unsigned(kid)).await,
             Err(RejectReason::UnknownKey),
             "{kid:?}"
         );
     }
     let huge = "k".repeat(10 * 1024);
     assert_eq!(
-        check(&auth, &token(&huge, 0)).await,
+        check(&auth, &unsigned(&huge)).await,
         Err(RejectReason::TokenTooLarge)
     );
     let long = "k".repeat(1024);
     assert_eq!(
-        check(&auth, &token(&long, 0)).await,
+        check(&auth, &unsigned(&long)).await,
         Err(RejectReason::MalformedToken)
     );
     assert_eq!(server.hits(), 1);
@@ -352,4 +371,23 @@ async fn cache_control_max_age_sets_the_ttl() {
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(server.hits(), 1);
+}
+
+#[cfg(feature = "jwks-https")]
+#[tokio::test]
+async fn https_urls_use_tls() {
+    // A plain-HTTP server behind an https URL: the TLS handshake fails, so no key set is
+    // available and the server never sees an HTTP request.
+    let server = JwksServer::start(vec![k1()]).await;
+    let url = server.url().replacen("http://", "https://", 1);
+    let auth = Authenticator::builder()
+        .jwks_url(url)
+        .jwks_settings(settings())
+        .build()
+        .expect("https allowed with the feature");
+    assert_eq!(
+        check(&auth, &token("k1", 0)).await,
+        Err(RejectReason::KeysUnavailable)
+    );
+    assert_eq!(server.hits(), 0);
 }

@@ -52,7 +52,8 @@ async fn no_secret_reaches_the_log() {
         "{}.",
         crate::util::signing_input(&json!({ "alg": "none" }), &claims(json!({})))
     );
-    let wrong_key = format!("{}0", &created.key[..created.key.len() - 1]);
+    let last = if created.key.ends_with('0') { '1' } else { '0' };
+    let wrong_key = format!("{}{last}", &created.key[..created.key.len() - 1]);
     let cookie = "webstir_session=SESSIONCOOKIEVALUE123";
 
     let requests = [
