@@ -70,7 +70,7 @@ impl std::fmt::Debug for JwtSource {
 }
 
 /// Programmatic configuration of an [`Authenticator`] (tests, or apps that do not use env vars).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthenticatorBuilder {
     jwt: Option<JwtSource>,
     issuer: Option<String>,
@@ -79,6 +79,20 @@ pub struct AuthenticatorBuilder {
     service_tokens: Vec<String>,
     api_keys: Option<ApiKeys>,
     jwks_settings: JwksSettings,
+}
+
+impl std::fmt::Debug for AuthenticatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticatorBuilder")
+            .field("jwt", &self.jwt)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .field("service_tokens", &self.service_tokens.len())
+            .field("api_keys", &self.api_keys)
+            .field("jwks_settings", &self.jwks_settings)
+            .finish()
+    }
 }
 
 impl Default for AuthenticatorBuilder {

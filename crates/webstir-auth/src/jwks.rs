@@ -1,19 +1,4 @@
-//! The JWKS key cache behind `AUTH_JWKS_URL`.
-//!
-//! * Keys are RS256 RSA keys (≥ 2048-bit) selected by `kid`; entries whose `kty`, `alg`, `use`
-//!   or `key_ops` say otherwise are skipped, as are unparsable ones.
-//! * Freshness comes from `Cache-Control: max-age` (capped at [`MAX_TTL`]; `no-store`/`no-cache`
-//!   mean "always stale"), else [`JwksSettings::default_ttl`] (5 min).
-//! * **At most one upstream fetch per cooldown window** ([`JwksSettings::refetch_cooldown`],
-//!   30 s), whatever triggered it: an unknown `kid` causes one refetch, then unknown `kid`s fail
-//!   fast until the window ends. This is what stops random `kid`s from turning the verifier into
-//!   an amplifier against the identity provider.
-//! * Concurrent misses are coalesced: one fetch in flight; waiters reuse its result.
-//! * A known `kid` whose cache entry is stale is served immediately from the last good key set and
-//!   a refresh runs in the background (stale-while-revalidate), so a slow or dead key server adds
-//!   latency only to requests with an unknown `kid`.
-//! * When the key server is down the last good keys are kept, for at most
-//!   [`JwksSettings::max_stale`] (24 h) after the last successful fetch.
+//! The JWKS key cache behind `AUTH_JWKS_URL` (behaviour documented on [`JwksSettings`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,7 +23,26 @@ const MAX_KEYS: usize = 64;
 /// Smallest accepted RSA modulus, in bytes (2048 bits).
 pub(crate) const MIN_RSA_MODULUS_BYTES: usize = 256;
 
-/// Tuning of the JWKS cache. The defaults are what `from_env` uses.
+/// Tuning of the JWKS cache behind `AUTH_JWKS_URL`. The defaults are what `from_env` uses.
+///
+/// How the cache behaves:
+///
+/// * Keys are RS256 RSA keys (≥ 2048-bit) selected by `kid`; entries whose `kty`, `alg`, `use`
+///   or `key_ops` say otherwise are skipped, as are unparsable ones.
+/// * Freshness comes from `Cache-Control: max-age` (capped at [`JWKS_MAX_TTL`](crate::JWKS_MAX_TTL), 24 h; `no-store`/`no-cache`
+///   mean "always stale"), else [`JwksSettings::default_ttl`] (5 min).
+/// * **At most one upstream fetch per cooldown window** ([`JwksSettings::refetch_cooldown`],
+///   30 s), whatever triggered it: an unknown `kid` causes one refetch, then unknown `kid`s fail
+///   fast until the window ends. This is what stops random `kid`s from turning the verifier into
+///   an amplifier against the identity provider.
+/// * A token without `kid` is tried against the keys published without one, or against the
+///   only key when the set has exactly one.
+/// * Concurrent misses are coalesced: one fetch in flight; waiters reuse its result.
+/// * A known `kid` whose cache entry is stale is served immediately from the last good key set and
+///   a refresh runs in the background (stale-while-revalidate), so a slow or dead key server adds
+///   latency only to requests with an unknown `kid`.
+/// * When the key server is down the last good keys are kept, for at most
+///   [`JwksSettings::max_stale`] (24 h) after the last successful fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct JwksSettings {

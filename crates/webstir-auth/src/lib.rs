@@ -25,7 +25,7 @@
 //! * `exp` is required; `nbf` is honoured; both with a fixed leeway of [`DEFAULT_LEEWAY`] (30 s,
 //!   configurable up to [`MAX_LEEWAY`], 60 s). `iss` and `aud` are required and checked when
 //!   configured.
-//! * RSA keys must be at least 2048 bits. JWKS caching is described in [`JwksSettings`]'s module:
+//! * RSA keys must be at least 2048 bits. JWKS caching is described on [`JwksSettings`]:
 //!   TTL from `Cache-Control: max-age` (else 5 min), at most one fetch per 30 s cooldown (so an
 //!   unknown `kid` causes one refetch, then fails fast), coalesced concurrent misses, last good
 //!   keys kept for up to 24 h while the key server is down, 5 s fetch timeout.

@@ -269,9 +269,15 @@ pub fn run(module: Module) -> ExitCode {
                 Err(err) => return fail(format!("could not start the async runtime: {err}")),
             };
             runtime.block_on(async move {
+                // JOBS_SCHEDULER=in-process: the jobs run on their schedules beside HTTP.
+                let jobs = crate::jobs::InProcess::new(&module, &env, &config, Default::default());
                 match Server::bind(&module, env, config).await {
                     Ok(server) => {
+                        let jobs = jobs.map(crate::jobs::InProcess::start);
                         server.serve(shutdown_signal()).await;
+                        if let Some(jobs) = jobs {
+                            jobs.stop().await;
+                        }
                         ExitCode::SUCCESS
                     }
                     Err(err) => {

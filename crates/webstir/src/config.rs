@@ -55,6 +55,10 @@ pub struct Config {
     pub max_connections: usize,
     /// `REQUEST_TIMEOUT_MS`: a handler running longer is answered with 503 (default 30000; 0 = off).
     pub request_timeout: Option<Duration>,
+    /// `JOBS_SCHEDULER`: `in-process` runs the jobs on their schedules inside `serve` (one binary
+    /// for HTTP and jobs); `off` (default) leaves scheduling to `jobs --watch` or an external
+    /// scheduler.
+    pub jobs_in_process: bool,
 }
 
 impl Config {
@@ -127,6 +131,21 @@ impl Config {
                 .map(Duration::from_millis)
         };
         let request_timeout = ms("REQUEST_TIMEOUT_MS", 30_000)?;
+        let jobs_in_process = match env
+            .get_trimmed("JOBS_SCHEDULER")
+            .map(str::to_ascii_lowercase)
+        {
+            None => false,
+            Some(v) if v == "off" => false,
+            Some(v) if v == "in-process" => true,
+            Some(v) => {
+                return Err(ConfigError {
+                    name: "JOBS_SCHEDULER",
+                    value: v,
+                    problem: "must be in-process or off",
+                });
+            }
+        };
         Ok(Self {
             node_env,
             host,
@@ -149,6 +168,7 @@ impl Config {
             )?
             .max(1),
             request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
+            jobs_in_process,
         })
     }
 

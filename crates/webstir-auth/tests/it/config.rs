@@ -113,6 +113,12 @@ fn debug_output_hides_secrets() {
         !debug.contains(SECRET) && !debug.contains("DEBUGCHECK"),
         "{debug}"
     );
-    let builder = Authenticator::builder().hs256_secret(SECRET);
-    assert!(!format!("{builder:?}").contains(SECRET));
+    let builder = Authenticator::builder()
+        .hs256_secret(SECRET)
+        .service_tokens(["svc-token-DEBUGCHECK-0123"]);
+    let debug = format!("{builder:?}");
+    assert!(
+        !debug.contains(SECRET) && !debug.contains("DEBUGCHECK"),
+        "{debug}"
+    );
 }
