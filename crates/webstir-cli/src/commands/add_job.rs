@@ -1,0 +1,51 @@
+//! `webstir add-job NAME [--schedule EXPR] [--description TEXT] [--priority P]`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::WorkspaceArg;
+use crate::changes::{Changes, Report};
+use crate::jobs::{self, JobPlan, JobRequest};
+
+/// Arguments of `webstir add-job`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  webstir add-job nightly --schedule \"0 0 * * *\" \
+    --description \"Nightly account sync\" --priority 5"
+)]
+pub(crate) struct Args {
+    /// Job name: a portable file name (no slashes, dots only inside, no reserved names).
+    #[arg(value_name = "NAME")]
+    name: String,
+    #[command(flatten)]
+    workspace: WorkspaceArg,
+    /// 5-7 cron fields, @hourly/@daily/@weekly/@monthly/@yearly, @reboot, or rate(N minutes|hours).
+    #[arg(long, value_name = "EXPR")]
+    schedule: Option<String>,
+    /// What the job does.
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+    /// Priority: an integer, or free text.
+    #[arg(long, value_name = "P")]
+    priority: Option<String>,
+}
+
+/// Runs `webstir add-job`.
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let plan = JobPlan::resolve(&JobRequest {
+        name: args.name,
+        schedule: args.schedule,
+        description: args.description,
+        priority: args.priority,
+    })?;
+    let ws = args.workspace.locate()?;
+    let mut changes = Changes::new(&ws.root);
+    jobs::apply(&ws.root, &plan, &mut changes)?;
+    Report::new("add-job")
+        .field("target", &plan.name)
+        .field("root", ws.root.display())
+        .changes(changes.list())
+        .print()?;
+    Ok(ExitCode::SUCCESS)
+}
