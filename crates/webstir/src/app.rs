@@ -24,6 +24,12 @@ pub enum StartError {
     /// The module's manifest breaks the contract.
     #[error(transparent)]
     Manifest(#[from] webstir_manifest::ManifestError),
+    /// The database could not be opened (bad `DATABASE_URL`, unwritable SQLite path…).
+    #[error(transparent)]
+    Services(#[from] crate::ServicesError),
+    /// Applying pending migrations at start failed (`MIGRATE_ON_START`).
+    #[error("applying migrations at start failed: {0}")]
+    Migrate(#[source] webstir_db::migrate::Error),
     /// The listening socket could not be opened.
     #[error("could not listen on {addr}: {source}; set PORT (or HOST) to a free address")]
     Bind {
@@ -51,6 +57,7 @@ pub struct Server {
     app: Arc<App>,
     listener: TcpListener,
     addr: SocketAddr,
+    migrate: Option<(std::path::PathBuf, String)>,
 }
 
 impl std::fmt::Debug for Server {
@@ -76,6 +83,14 @@ impl Server {
         if !manifest.capabilities.is_empty() {
             summary["capabilities"] = serde_json::json!(manifest.capabilities);
         }
+        let services = crate::services::Services::open(module, &env)?;
+        let migrate = match &services.db {
+            Some(_) if crate::services::migrate_on_start(&env, config.is_production())? => Some((
+                crate::services::migrations_dir(module, &env),
+                crate::services::migrations_table(&env),
+            )),
+            _ => None,
+        };
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -83,10 +98,10 @@ impl Server {
         let addr = listener.local_addr().unwrap_or(addr);
         let app = App {
             router: Router::new(module.routes()),
-            readiness: Readiness::new(summary, Vec::new()),
+            readiness: Readiness::new(summary, services.checks()),
             config,
             env,
-            services: Default::default(),
+            services,
             started: Instant::now(),
         };
         if app.router.len() < module.routes().len() {
@@ -100,7 +115,13 @@ impl Server {
             app: Arc::new(app),
             listener,
             addr,
+            migrate,
         })
+    }
+
+    /// The services handlers see (shared with an in-process job scheduler).
+    pub(crate) fn services(&self) -> crate::services::Services {
+        self.app.services.clone()
     }
 
     /// The bound address (useful with `PORT=0`).
@@ -109,18 +130,55 @@ impl Server {
     }
 
     /// Serve until `shutdown` resolves, then drain in-flight requests within the grace period.
-    /// Logs `API server running` once listening and ready.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+    /// Pending migrations are applied first when `MIGRATE_ON_START` says so (`/readyz` answers 503
+    /// `booting` meanwhile). Logs `API server running` once listening and ready.
+    ///
+    /// # Errors
+    /// [`StartError::Migrate`] when a migration fails at start (the server stops).
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let Self {
             app,
             listener,
             addr,
+            migrate,
         } = self;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown => {}
+                _ = stop_rx => {}
+            }
+        };
         let serving = tokio::spawn(crate::server::accept::serve(
             app.clone(),
             listener,
             shutdown,
         ));
+        if let (Some((dir, table)), Some(db)) = (migrate, app.services.db.as_ref())
+            && dir.is_dir()
+        {
+            let mut out = Vec::new();
+            let result = webstir_db::migrate::run(
+                db,
+                &dir,
+                &table,
+                webstir_db::migrate::MigrateCommand::Up { steps: None },
+                &mut out,
+            )
+            .await;
+            for line in String::from_utf8_lossy(&out).lines() {
+                tracing::info!(target: "webstir::migrate", "{line}");
+            }
+            if let Err(err) = result {
+                tracing::error!(target: "webstir::migrate", error = %crate::services::error_chain(&err), "migrations failed; stopping");
+                let _ = stop_tx.send(());
+                let _ = serving.await;
+                return Err(StartError::Migrate(err));
+            }
+        }
         app.readiness.set_ready();
         let url = format!("http://{addr}");
         let mode = app.config.node_env.clone();
@@ -140,7 +198,9 @@ impl Server {
             );
         }
         let _ = serving.await;
+        drop(stop_tx);
         tracing::info!(target: "webstir::app", "server stopped");
+        Ok(())
     }
 }
 
@@ -158,12 +218,70 @@ enum AppCommand {
     Serve(ServeArgs),
     /// Run jobs: list them, run one or all now, or run them on schedule.
     Jobs(crate::jobs::JobsArgs),
+    /// Apply, list or revert database migrations.
+    Migrate(MigrateArgs),
     /// Print the module manifest as JSON.
     Manifest {
         /// One line instead of pretty-printed JSON.
         #[arg(long)]
         compact: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("action").args(["list", "status", "down"])))]
+struct MigrateArgs {
+    /// List the migration files (does not touch the database).
+    #[arg(long)]
+    list: bool,
+    /// Show applied, pending, changed and missing migrations.
+    #[arg(long)]
+    status: bool,
+    /// Revert applied migrations, newest first (all of them unless --steps).
+    #[arg(long)]
+    down: bool,
+    /// How many migrations to apply or revert.
+    #[arg(long, value_name = "N")]
+    steps: Option<std::num::NonZeroUsize>,
+}
+
+impl MigrateArgs {
+    fn command(&self) -> webstir_db::migrate::MigrateCommand {
+        use webstir_db::migrate::MigrateCommand;
+        if self.list {
+            MigrateCommand::List
+        } else if self.status {
+            MigrateCommand::Status
+        } else if self.down {
+            MigrateCommand::Down { steps: self.steps }
+        } else {
+            MigrateCommand::Up { steps: self.steps }
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| fail(format!("could not start the async runtime: {err}")))
+}
+
+async fn migrate(module: &Module, args: &MigrateArgs, env: &Env) -> ExitCode {
+    let url = env
+        .get_trimmed("DATABASE_URL")
+        .unwrap_or(webstir_db::Db::DEFAULT_URL);
+    let db = match webstir_db::Db::connect(url, &crate::services::root_of(env)) {
+        Ok(db) => db,
+        Err(err) => return fail(crate::services::error_chain(&err)),
+    };
+    let dir = crate::services::migrations_dir(module, env);
+    let table = crate::services::migrations_table(env);
+    let mut out = std::io::stdout();
+    match webstir_db::migrate::run(&db, &dir, &table, args.command(), &mut out).await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => fail(crate::services::error_chain(&err)),
+    }
 }
 
 #[derive(Debug, clap::Args, Default)]
@@ -232,6 +350,13 @@ pub fn run(module: Module) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        AppCommand::Migrate(args) => {
+            let env = Env::from_process();
+            match runtime() {
+                Ok(rt) => rt.block_on(migrate(&module, &args, &env)),
+                Err(code) => code,
+            }
+        }
         AppCommand::Jobs(args) => {
             let env = Env::from_process();
             let config = match Config::from_env(&env) {
@@ -239,11 +364,18 @@ pub fn run(module: Module) -> ExitCode {
                 Err(err) => return fail(err),
             };
             crate::logging::init(&config);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(err) => return fail(format!("could not start the async runtime: {err}")),
             };
-            runtime.block_on(crate::jobs::run_cli(&module, args, env, Default::default()))
+            let services = match crate::services::Services::open(&module, &env) {
+                Ok(services) => services,
+                Err(err) => return fail(err),
+            };
+            runtime.block_on(crate::jobs::run_cli(&module, args, env, services))
         }
         AppCommand::Serve(args) => {
             let env = Env::from_process();
@@ -269,16 +401,20 @@ pub fn run(module: Module) -> ExitCode {
                 Err(err) => return fail(format!("could not start the async runtime: {err}")),
             };
             runtime.block_on(async move {
-                // JOBS_SCHEDULER=in-process: the jobs run on their schedules beside HTTP.
-                let jobs = crate::jobs::InProcess::new(&module, &env, &config, Default::default());
-                match Server::bind(&module, env, config).await {
+                match Server::bind(&module, env.clone(), config.clone()).await {
                     Ok(server) => {
-                        let jobs = jobs.map(crate::jobs::InProcess::start);
-                        server.serve(shutdown_signal()).await;
+                        // JOBS_SCHEDULER=in-process: the jobs run on their schedules beside HTTP.
+                        let jobs =
+                            crate::jobs::InProcess::new(&module, &env, &config, server.services())
+                                .map(crate::jobs::InProcess::start);
+                        let served = server.serve(shutdown_signal()).await;
                         if let Some(jobs) = jobs {
                             jobs.stop().await;
                         }
-                        ExitCode::SUCCESS
+                        match served {
+                            Ok(()) => ExitCode::SUCCESS,
+                            Err(err) => fail(err),
+                        }
                     }
                     Err(err) => {
                         tracing::error!(target: "webstir::app", error = %err, "startup failed");

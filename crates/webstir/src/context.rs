@@ -8,9 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{Env, Error};
 
-/// Process-wide services shared by handlers and jobs (the database, and more as they are added).
-#[derive(Clone, Default, Debug)]
-pub(crate) struct Services {}
+pub(crate) use crate::services::Services;
 
 /// Named path parameters of the matched route (`/api/items/:id` → `id`).
 #[derive(Debug, Default, Clone)]
@@ -88,7 +86,6 @@ pub struct Ctx {
     pub(crate) env: Env,
     pub(crate) span: tracing::Span,
     pub(crate) auth: Option<Auth>,
-    #[allow(dead_code)]
     pub(crate) services: Services,
 }
 
@@ -259,6 +256,16 @@ impl Ctx {
         }
     }
 
+    /// The database (embedded SQLite by default, PostgreSQL when `DATABASE_URL` says so).
+    ///
+    /// # Panics
+    /// When the module does not use a database: declare the `db` capability
+    /// (`Module::capabilities(["db"])`), add migrations, or set `DATABASE_URL`. The panic becomes a
+    /// 500 for the request; the server keeps serving.
+    pub fn db(&self) -> &webstir_db::Db {
+        self.services.db.as_ref().expect(NO_DB)
+    }
+
     /// The authenticated caller, if any.
     pub fn auth(&self) -> Option<&Auth> {
         self.auth.as_ref()
@@ -285,6 +292,8 @@ impl Ctx {
         jiff::Timestamp::now()
     }
 }
+
+pub(crate) const NO_DB: &str = "ctx.db() needs a database: declare the `db` capability (Module::capabilities([\"db\"])), add migrations, or set DATABASE_URL";
 
 fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();

@@ -200,8 +200,38 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     fn from(err: E) -> Self {
+        let boxed: Box<dyn std::error::Error + Send + Sync + 'static> = Box::new(err);
+        if let Some(mapped) = boxed.downcast_ref::<webstir_db::Error>().and_then(from_db) {
+            return mapped;
+        }
         Self {
-            kind: ErrorKind::Internal(Box::new(err)),
+            kind: ErrorKind::Internal(boxed),
         }
     }
+}
+
+/// Database errors a client can act on: constraint violations (409 `conflict`, or 400 `validation`
+/// for NOT NULL / CHECK) and an unreachable database (503 `unavailable`). Constraint names are not
+/// echoed to clients.
+fn from_db(err: &webstir_db::Error) -> Option<Error> {
+    use webstir_db::ConstraintKind;
+    if err.is_unavailable() {
+        return Some(Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The database is unavailable; try again shortly.",
+        ));
+    }
+    Some(match err.constraint_kind()? {
+        ConstraintKind::Unique => {
+            Error::conflict("A record with the same unique value already exists.")
+        }
+        ConstraintKind::ForeignKey => Error::conflict(
+            "The change refers to a record that does not exist or is still referenced.",
+        ),
+        ConstraintKind::NotNull | ConstraintKind::Check => Error::validation(
+            "The change breaks a rule of the stored data (a required value is missing or out of range).",
+        ),
+        _ => Error::conflict("The change conflicts with the stored data."),
+    })
 }

@@ -43,6 +43,7 @@ mod logging;
 mod module;
 mod reply;
 mod server;
+mod services;
 
 pub use app::{Server, StartError, run, shutdown_signal};
 pub use config::{Config, ConfigError, LogFormat};
@@ -52,6 +53,11 @@ pub use error::{ApiError, Error, Result};
 pub use jobs::{JobContext, JobHandler, JobsArgs};
 pub use module::{BoxFuture, Handler, Job, Module, Route};
 pub use reply::Reply;
+pub use services::ServicesError;
+
+/// The database helper (`ctx.db()`, `job.db()`): one API on embedded SQLite and PostgreSQL.
+pub use webstir_db as db;
+pub use webstir_db::{Db, params};
 
 /// The contract types (manifest, route definitions, schedules).
 pub use webstir_manifest as manifest;

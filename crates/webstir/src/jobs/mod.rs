@@ -319,7 +319,6 @@ pub struct JobContext {
     pub(crate) run_id: String,
     pub(crate) env: Env,
     pub(crate) span: tracing::Span,
-    #[allow(dead_code)] // carries the database once it lands (issue 3)
     pub(crate) services: crate::context::Services,
 }
 
@@ -347,6 +346,21 @@ impl JobContext {
     /// The current time.
     pub fn now(&self) -> jiff::Timestamp {
         jiff::Timestamp::now()
+    }
+
+    /// The database (see `Ctx::db`).
+    ///
+    /// # Panics
+    /// When the module does not use a database (declare the `db` capability or set `DATABASE_URL`).
+    pub fn db(&self) -> &crate::Db {
+        self.services.db.as_ref().expect(crate::context::NO_DB)
+    }
+
+    /// Give a test context a database.
+    #[must_use]
+    pub fn with_db(mut self, db: crate::Db) -> Self {
+        self.services.db = Some(db);
+        self
     }
 
     /// A job context for tests and embedding.

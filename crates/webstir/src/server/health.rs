@@ -33,6 +33,11 @@ impl Readiness {
         }
     }
 
+    /// Whether start-up has not finished yet (routes answer 503 meanwhile).
+    pub(crate) fn is_booting(&self) -> bool {
+        self.state.load(Ordering::Acquire) == BOOTING
+    }
+
     pub(crate) fn set_ready(&self) {
         self.state.store(READY, Ordering::Release);
     }

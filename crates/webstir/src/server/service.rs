@@ -116,6 +116,18 @@ impl App {
             "/readyz" => return self.readiness.ready().await,
             _ => {}
         }
+        if self.readiness.is_booting() {
+            let mut res = response::json_value(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({
+                    "error": "booting",
+                    "message": "The server is starting; try again shortly.",
+                }),
+            );
+            res.headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return res;
+        }
         let start = Instant::now();
         let method = req.method().clone();
         let (route, params) = match self.router.find(&method, path) {

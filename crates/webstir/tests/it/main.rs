@@ -1,4 +1,6 @@
 //! Runtime behaviour over a real loopback socket, with the server in-process.
 
+mod database;
 mod http;
+mod jobs;
 mod util;

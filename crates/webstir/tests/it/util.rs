@@ -150,10 +150,22 @@ pub(crate) async fn start(extra: &[(&str, &str)]) -> Running {
     let config = Config::from_env(&env).expect("valid test config");
     let server = Server::bind(&module(), env, config).await.expect("bind");
     let client = TestClient::new(server.local_addr());
+    let probe = client;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve(async move {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(async move {
+        server
+            .serve(async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server ran");
+    });
+    for _ in 0..100 {
+        if probe.get("/readyz").await.map(|r| r.status).ok() == Some(200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Running {
         client,
         stop: Some(tx),

@@ -1,13 +1,14 @@
 //! The module: manifest metadata, routes and jobs, declared once.
 
-use webstir::{FragmentMode, Module, Route};
+use webstir::{FragmentMode, Job, Module, Route};
 
-use crate::routes;
+use crate::{jobs, routes};
 
 /// The accounts module.
 pub(crate) fn module() -> Module {
     Module::new("@demo/accounts", "0.1.0")
         .capabilities(["http", "db"])
+        .migrations(webstir::migrations_dir!())
         .route(
             Route::get("/api/accounts")
                 .name("listAccounts")
@@ -44,5 +45,12 @@ pub(crate) fn module() -> Module {
                 .summary("Greeting fragment")
                 .fragment("greeting", None, Some(FragmentMode::Replace))
                 .handler(routes::welcome::greeting),
+        )
+        .job(
+            Job::new("nightly")
+                .schedule("0 0 * * *")
+                .description("Nightly account sync")
+                .priority(5)
+                .run(jobs::nightly::run),
         )
 }

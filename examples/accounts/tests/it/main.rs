@@ -1,5 +1,6 @@
 //! The accounts example as a user runs it: the built binary, real HTTP over loopback, real signals.
 
+mod database;
 mod process;
 mod routes;
 

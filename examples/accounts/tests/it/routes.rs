@@ -48,6 +48,15 @@ async fn accounts_can_be_listed_created_and_fetched() {
         .unwrap();
     assert_eq!(res.status, 409);
     assert_eq!(res.json()["errors"][0]["code"], "conflict");
+    // The first insert is still there exactly once.
+    let all = client.get("/api/accounts").await.unwrap().json();
+    let linus: Vec<_> = all["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["email"] == "linus@example.com")
+        .collect();
+    assert_eq!(linus.len(), 1);
 
     let res = client
         .post_json("/api/accounts", &json!({"email": "nope"}))

@@ -1,0 +1,127 @@
+//! Process-wide services shared by handlers and jobs: the database, and where migrations live.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use webstir_db::Db;
+
+use crate::server::health::Check;
+use crate::{Env, Module};
+
+/// Process-wide services, cheap to clone.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Services {
+    pub(crate) db: Option<Db>,
+}
+
+/// Why the services could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ServicesError(#[from] webstir_db::Error);
+
+/// The workspace root as seen through `env` (`WORKSPACE_ROOT`, `WEBSTIR_WORKSPACE_ROOT`, else the
+/// current directory).
+pub(crate) fn root_of(env: &Env) -> PathBuf {
+    env.get_trimmed("WORKSPACE_ROOT")
+        .or_else(|| env.get_trimmed("WEBSTIR_WORKSPACE_ROOT"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+}
+
+/// Whether the module uses a database: it declares the `db` capability or has migrations, or
+/// `DATABASE_URL` is set.
+pub(crate) fn wants_db(module: &Module, env: &Env) -> bool {
+    module.base.capabilities.iter().any(|c| c == "db")
+        || module.migrations_dir.is_some()
+        || env.get_trimmed("DATABASE_URL").is_some()
+}
+
+impl Services {
+    /// Open what the module needs. Opening the database is cheap (PostgreSQL connects lazily; SQLite
+    /// opens its file, creating `data/` under the workspace root).
+    pub(crate) fn open(module: &Module, env: &Env) -> Result<Self, ServicesError> {
+        if !wants_db(module, env) {
+            return Ok(Self::default());
+        }
+        let url = env.get_trimmed("DATABASE_URL").unwrap_or(Db::DEFAULT_URL);
+        let db = Db::connect(url, &root_of(env))?;
+        Ok(Self { db: Some(db) })
+    }
+
+    /// Readiness checks for `/readyz`.
+    pub(crate) fn checks(&self) -> Vec<(String, Check)> {
+        let mut checks: Vec<(String, Check)> = Vec::new();
+        if let Some(db) = &self.db {
+            let db = db.clone();
+            checks.push((
+                "database".to_owned(),
+                Arc::new(move || {
+                    let db = db.clone();
+                    Box::pin(async move { db.ping().await.map_err(|e| error_chain(&e)) })
+                }),
+            ));
+        }
+        checks
+    }
+}
+
+/// The migrations directory: `DATABASE_MIGRATIONS_DIR`, else `migrations/` beside the executable (a
+/// published app), else the module's declared directory, else `src/backend/db/migrations` under the
+/// workspace root.
+pub(crate) fn migrations_dir(module: &Module, env: &Env) -> PathBuf {
+    if let Some(dir) = env.get_trimmed("DATABASE_MIGRATIONS_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.is_absolute() {
+            dir
+        } else {
+            root_of(env).join(dir)
+        };
+    }
+    if let Some(beside) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|p| p.join("migrations")))
+        .filter(|p| p.is_dir())
+    {
+        return beside;
+    }
+    if let Some(dir) = &module.migrations_dir {
+        return dir.clone();
+    }
+    root_of(env).join(webstir_db::migrate::DEFAULT_DIR)
+}
+
+/// The migration history table (`DATABASE_MIGRATIONS_TABLE`).
+pub(crate) fn migrations_table(env: &Env) -> String {
+    env.get_trimmed("DATABASE_MIGRATIONS_TABLE")
+        .unwrap_or(webstir_db::migrate::DEFAULT_TABLE)
+        .to_owned()
+}
+
+/// Whether `serve` applies pending migrations at start: `MIGRATE_ON_START=on|off`; default on in
+/// development, off in production.
+pub(crate) fn migrate_on_start(env: &Env, production: bool) -> Result<bool, crate::ConfigError> {
+    match env
+        .get_trimmed("MIGRATE_ON_START")
+        .map(str::to_ascii_lowercase)
+    {
+        None => Ok(!production),
+        Some(v) if matches!(v.as_str(), "on" | "true" | "1" | "yes") => Ok(true),
+        Some(v) if matches!(v.as_str(), "off" | "false" | "0" | "no") => Ok(false),
+        Some(v) => Err(crate::ConfigError {
+            name: "MIGRATE_ON_START",
+            value: v,
+            problem: "must be on or off",
+        }),
+    }
+}
+
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
