@@ -27,6 +27,9 @@ pub enum StartError {
     /// The database could not be opened (bad `DATABASE_URL`, unwritable SQLite path…).
     #[error(transparent)]
     Services(#[from] crate::ServicesError),
+    /// An `AUTH_*` setting is unusable (short HS256 secret, unreadable key file…).
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthSetupError),
     /// Applying pending migrations at start failed (`MIGRATE_ON_START`).
     #[error("applying migrations at start failed: {0}")]
     Migrate(#[source] webstir_db::migrate::Error),
@@ -91,6 +94,12 @@ impl Server {
             )),
             _ => None,
         };
+        let auth = crate::auth::authenticator(&env, &services)?;
+        let auth_enabled = crate::auth::enabled(&auth);
+        if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.prefetch_jwks().await });
+        }
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -103,6 +112,8 @@ impl Server {
             env,
             services,
             started: Instant::now(),
+            auth,
+            auth_enabled,
         };
         if app.router.len() < module.routes().len() {
             tracing::warn!(
@@ -220,6 +231,8 @@ enum AppCommand {
     Jobs(crate::jobs::JobsArgs),
     /// Apply, list or revert database migrations.
     Migrate(MigrateArgs),
+    /// Mint development tokens and manage API keys.
+    Auth(crate::auth::AuthArgs),
     /// Print the module manifest as JSON.
     Manifest {
         /// One line instead of pretty-printed JSON.
@@ -349,6 +362,20 @@ pub fn run(module: Module) -> ExitCode {
                 print!("{}", manifest.to_json_pretty());
             }
             ExitCode::SUCCESS
+        }
+        AppCommand::Auth(args) => {
+            let env = Env::from_process();
+            let services = match crate::services::Services::open(&module, &env) {
+                Ok(services) => services,
+                Err(err) => return fail(err),
+            };
+            match runtime() {
+                Ok(rt) => match rt.block_on(crate::auth::run_cli(args, &env, &services)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(message) => fail(message),
+                },
+                Err(code) => code,
+            }
         }
         AppCommand::Migrate(args) => {
             let env = Env::from_process();

@@ -41,23 +41,9 @@ impl Params {
     }
 }
 
-/// Who is calling, once auth has resolved a credential.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[non_exhaustive]
-pub struct Auth {
-    /// Subject (`sub`).
-    pub user_id: Option<String>,
-    /// Email, if the credential names one.
-    pub email: Option<String>,
-    /// Granted scopes.
-    pub scopes: Vec<String>,
-    /// Granted roles.
-    pub roles: Vec<String>,
-    /// Tenant, if the credential names one.
-    pub tenant: Option<String>,
-    /// Raw claims.
-    pub claims: serde_json::Value,
-}
+/// Who is calling, once a credential was verified: user id (`sub`), email, scopes, roles, tenant,
+/// raw claims and the credential kind.
+pub use webstir_auth::AuthContext as Auth;
 
 /// The per-request context: params, query, body, auth, env, logger, request id, clock.
 ///

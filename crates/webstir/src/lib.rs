@@ -34,6 +34,7 @@
 //! are loaded from the workspace root; the real environment wins.
 
 mod app;
+mod auth;
 mod config;
 mod context;
 mod env;
@@ -46,6 +47,7 @@ mod server;
 mod services;
 
 pub use app::{Server, StartError, run, shutdown_signal};
+pub use auth::{AuthArgs, AuthSetupError};
 pub use config::{Config, ConfigError, LogFormat};
 pub use context::{Auth, Ctx, Params};
 pub use env::{Env, load_env_files, workspace_root};
@@ -57,7 +59,7 @@ pub use services::ServicesError;
 
 /// The database helper (`ctx.db()`, `job.db()`): one API on embedded SQLite and PostgreSQL.
 pub use webstir_db as db;
-pub use webstir_db::{Db, params};
+pub use webstir_db::{Db, Value, params};
 
 /// The contract types (manifest, route definitions, schedules).
 pub use webstir_manifest as manifest;

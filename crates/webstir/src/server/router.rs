@@ -16,8 +16,7 @@ pub(crate) struct RouteEntry {
     pub(crate) method: Method,
     pub(crate) name: Arc<str>,
     pub(crate) handler: Arc<dyn Handler>,
-    #[allow(dead_code)] // enforced once auth lands (issue 6)
-    pub(crate) auth: Option<webstir_manifest::AccessRule>,
+    pub(crate) requirement: webstir_auth::Requirement,
     segments: Box<[Segment]>,
 }
 
@@ -55,7 +54,7 @@ impl Router {
                     method: to_method(def.method),
                     name: Arc::from(def.name.as_str()),
                     handler,
-                    auth: def.auth.clone(),
+                    requirement: crate::auth::requirement(def.auth.as_ref()),
                     segments,
                 })
             })

@@ -32,6 +32,9 @@ pub(crate) struct App {
     pub(crate) services: Services,
     pub(crate) readiness: Readiness,
     pub(crate) started: Instant,
+    pub(crate) auth: webstir_auth::Authenticator,
+    /// Whether any credential can be accepted (JWT, service tokens or API keys configured).
+    pub(crate) auth_enabled: bool,
 }
 
 /// Per-connection activity, for the idle timeout.
@@ -211,6 +214,34 @@ impl App {
             }
         };
 
+        let mut auth = None;
+        let needs_check = !route.requirement.is_public()
+            || (self.auth_enabled
+                && crate::auth::has_credential(&parts.headers, parts.uri.query()));
+        if needs_check {
+            let outcome = if self.auth_enabled {
+                self.auth
+                    .authenticate(&parts.headers, parts.uri.query())
+                    .instrument(span.clone())
+                    .await
+            } else {
+                webstir_auth::AuthOutcome::Anonymous
+            };
+            match crate::auth::decide(&route.requirement, outcome) {
+                crate::auth::Gate::Allow(context) => auth = context,
+                crate::auth::Gate::Deny(err) => {
+                    let status = err.status().as_u16();
+                    let _enter = span.enter();
+                    tracing::warn!(target: "webstir::security", status, "request denied by the route's access rule");
+                    drop(_enter);
+                    let mut res = response::from_error(err, false).response;
+                    res.headers_mut().insert(X_REQUEST_ID, id_header);
+                    log_completed(&span, &request_id, &method, &route.name, status, start);
+                    return res;
+                }
+            }
+        }
+
         let ctx = Ctx {
             method: parts.method,
             uri: parts.uri,
@@ -221,7 +252,7 @@ impl App {
             route: route.name.clone(),
             env: self.env.clone(),
             span: span.clone(),
-            auth: None,
+            auth,
             services: self.services.clone(),
         };
         let request_id = ctx.request_id.clone();

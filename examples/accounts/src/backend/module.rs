@@ -13,8 +13,9 @@ pub(crate) fn module() -> Module {
             Route::get("/api/accounts")
                 .name("listAccounts")
                 .summary("List accounts")
-                .description("Returns the accounts")
+                .description("Returns the signed-in user's accounts")
                 .tags(["accounts", "api"])
+                .authenticated()
                 .handler(routes::accounts::list),
         )
         .route(
@@ -23,6 +24,7 @@ pub(crate) fn module() -> Module {
                 .summary("Create an account")
                 .tags(["accounts", "api"])
                 .body_schema("json-schema:NewAccount")
+                .authenticated()
                 .handler(routes::accounts::create),
         )
         .route(
@@ -30,7 +32,16 @@ pub(crate) fn module() -> Module {
                 .name("getAccount")
                 .summary("One account by id")
                 .tags(["accounts", "api"])
+                .authenticated()
                 .handler(routes::accounts::get),
+        )
+        .route(
+            Route::delete("/api/accounts/:id")
+                .name("deleteAccount")
+                .summary("Delete one account")
+                .tags(["accounts", "api"])
+                .scopes(["accounts:write"])
+                .handler(routes::accounts::delete),
         )
         .route(
             Route::post("/api/welcome")

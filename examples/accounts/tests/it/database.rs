@@ -3,7 +3,9 @@ use std::time::Duration;
 use serde_json::Value;
 use webstir_test::TestProcess;
 
-use crate::command;
+use crate::{SERVICE_TOKEN, command, get_as};
+
+const SERVICE: (&str, &str) = ("x-service-token", SERVICE_TOKEN);
 
 async fn run(
     root: &std::path::Path,
@@ -31,7 +33,9 @@ async fn first_start_creates_the_sqlite_file_and_seeds_accounts() {
         dir.path().join("data/dev.sqlite").is_file(),
         "default DATABASE_URL file:./data/dev.sqlite"
     );
-    let body = server.client().get("/api/accounts").await.unwrap().json();
+    let body = get_as(&server.client(), "/api/accounts", SERVICE)
+        .await
+        .json();
     assert_eq!(body["accounts"].as_array().unwrap().len(), 3);
     let res = server.client().get("/readyz").await.unwrap();
     assert_eq!(res.status, 200);
@@ -74,7 +78,9 @@ async fn nightly_job_marks_accounts_synced() {
     let (code, out, err) = run(root, &["jobs", "--job", "nightly"], &[]).await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let server = TestProcess::spawn(command(root)).await.unwrap();
-    let body = server.client().get("/api/accounts").await.unwrap().json();
+    let body = get_as(&server.client(), "/api/accounts", SERVICE)
+        .await
+        .json();
     let accounts = body["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 3);
     for account in accounts {
@@ -113,20 +119,24 @@ async fn the_app_runs_on_postgres_by_changing_database_url() {
     cmd.env("DATABASE_URL", &url);
     let server = TestProcess::spawn(cmd).await.unwrap();
     let client = server.client();
-    let body: Value = client.get("/api/accounts").await.unwrap().json();
+    let body: Value = get_as(&client, "/api/accounts", SERVICE).await.json();
     assert_eq!(body["accounts"].as_array().unwrap().len(), 3, "{body}");
     let res = client
-        .post_json(
+        .request(
+            http::Method::POST,
             "/api/accounts",
-            &serde_json::json!({"email": "pg@example.com"}),
+            &[("content-type", "application/json"), SERVICE],
+            bytes::Bytes::from_static(br#"{"email":"pg@example.com","owner_id":"user-3"}"#),
         )
         .await
         .unwrap();
     assert_eq!(res.status, 201, "{}", res.text());
     let res = client
-        .post_json(
+        .request(
+            http::Method::POST,
             "/api/accounts",
-            &serde_json::json!({"email": "pg@example.com"}),
+            &[("content-type", "application/json"), SERVICE],
+            bytes::Bytes::from_static(br#"{"email":"pg@example.com","owner_id":"user-3"}"#),
         )
         .await
         .unwrap();
@@ -146,7 +156,9 @@ async fn the_app_runs_on_postgres_by_changing_database_url() {
     let mut cmd = command(dir.path());
     cmd.env("DATABASE_URL", &url);
     let server = TestProcess::spawn(cmd).await.unwrap();
-    let body = server.client().get("/api/accounts/1").await.unwrap().json();
+    let body = get_as(&server.client(), "/api/accounts/1", SERVICE)
+        .await
+        .json();
     assert!(body["account"]["syncedAt"].is_string(), "{body}");
     drop(server);
     tokio::time::sleep(Duration::from_millis(200)).await;

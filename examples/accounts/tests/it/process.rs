@@ -32,7 +32,13 @@ async fn manifest_subcommand_prints_a_valid_manifest() {
     assert!(keys.contains(&"POST /api/accounts createAccount".to_owned()));
     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(raw["kind"], "backend");
-    assert_eq!(raw["routes"][4]["fragment"]["target"], "greeting");
+    let greeting = raw["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "greeting")
+        .unwrap();
+    assert_eq!(greeting["fragment"]["target"], "greeting");
     assert_eq!(
         raw["routes"][0]["tags"],
         serde_json::json!(["accounts", "api"])
@@ -41,7 +47,8 @@ async fn manifest_subcommand_prints_a_valid_manifest() {
 
 #[tokio::test]
 async fn every_log_line_of_a_request_carries_its_request_id() {
-    let (server, _dir) = spawn().await;
+    let (server, dir) = spawn().await;
+    let bearer = crate::token(dir.path(), "user-1", &[]).await;
     let res = server
         .client()
         .request(
@@ -50,6 +57,7 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
             &[
                 ("content-type", "application/json"),
                 ("x-request-id", "trace-me-123"),
+                ("authorization", &bearer),
             ],
             bytes::Bytes::from_static(br#"{"email":"log@example.com"}"#),
         )
@@ -78,11 +86,12 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
 
 #[tokio::test]
 async fn sigterm_lets_the_in_flight_request_finish_and_exits_zero() {
-    let (mut server, _dir) = spawn().await;
+    let (mut server, dir) = spawn().await;
+    let bearer = crate::token(dir.path(), "user-1", &[]).await;
     let body = br#"{"email":"inflight@example.com","name":"In Flight"}"#;
     let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     let head = format!(
-        "POST /api/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        "POST /api/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: {bearer}\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -122,15 +131,15 @@ async fn env_files_load_in_order_and_the_real_environment_wins() {
         "# local\nREQUEST_BODY_MAX_BYTES=\"100\"\n",
     )
     .unwrap();
-    let body = br#"{"email":"envfile@example.com"}"#; // 31 bytes
+    let body = b"name=envfile-0123456789012345678"; // 31 bytes
     let post = |server: &TestProcess| {
         let client = server.client();
         async move {
             client
                 .request(
                     http::Method::POST,
-                    "/api/accounts",
-                    &[("content-type", "application/json")],
+                    "/api/welcome",
+                    &[("content-type", "application/x-www-form-urlencoded")],
                     bytes::Bytes::from_static(body),
                 )
                 .await
@@ -139,7 +148,7 @@ async fn env_files_load_in_order_and_the_real_environment_wins() {
     let server = TestProcess::spawn(command(dir.path())).await.unwrap();
     assert_eq!(
         post(&server).await.unwrap().status,
-        201,
+        303,
         ".env.local beats .env"
     );
     drop(server);
