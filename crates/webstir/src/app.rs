@@ -94,6 +94,8 @@ impl Server {
             )),
             _ => None,
         };
+        let metrics =
+            crate::server::metrics::Metrics::new(config.metrics_enabled, config.metrics_window);
         let auth = crate::auth::authenticator(&env, &services)?;
         let auth_enabled = crate::auth::enabled(&auth);
         if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
@@ -114,6 +116,7 @@ impl Server {
             started: Instant::now(),
             auth,
             auth_enabled,
+            metrics,
         };
         if app.router.len() < module.routes().len() {
             tracing::warn!(

@@ -55,6 +55,10 @@ pub struct Config {
     pub max_connections: usize,
     /// `REQUEST_TIMEOUT_MS`: a handler running longer is answered with 503 (default 30000; 0 = off).
     pub request_timeout: Option<Duration>,
+    /// `METRICS_ENABLED`: `1`, `true`, `yes`, `on` (default) enable `/metrics`; any other value disables it.
+    pub metrics_enabled: bool,
+    /// `METRICS_WINDOW`: how many recent requests the average and p95 cover (default 200).
+    pub metrics_window: usize,
     /// `JOBS_SCHEDULER`: `in-process` runs the jobs on their schedules inside `serve` (one binary
     /// for HTTP and jobs); `off` (default) leaves scheduling to `jobs --watch` or an external
     /// scheduler.
@@ -169,6 +173,17 @@ impl Config {
             .max(1),
             request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
             jobs_in_process,
+            metrics_enabled: env
+                .get_trimmed("METRICS_ENABLED")
+                .map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+                .unwrap_or(true),
+            metrics_window: parse(
+                env,
+                "METRICS_WINDOW",
+                200usize,
+                "must be a positive whole number",
+            )?
+            .clamp(1, 100_000),
         })
     }
 

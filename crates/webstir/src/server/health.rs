@@ -50,7 +50,7 @@ impl Readiness {
         )
     }
 
-    pub(crate) async fn ready(&self) -> Response<Body> {
+    pub(crate) async fn ready(&self, metrics: Option<serde_json::Value>) -> Response<Body> {
         match self.state.load(Ordering::Acquire) {
             BOOTING => response::json_value(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -87,10 +87,11 @@ impl Readiness {
                         );
                     }
                 }
-                response::json_value(
-                    StatusCode::OK,
-                    &serde_json::json!({ "status": "ready", "manifest": self.manifest }),
-                )
+                let mut body = serde_json::json!({ "status": "ready", "manifest": self.manifest });
+                if let Some(metrics) = metrics {
+                    body["metrics"] = metrics;
+                }
+                response::json_value(StatusCode::OK, &body)
             }
         }
     }

@@ -3,6 +3,7 @@
 pub(crate) mod accept;
 pub(crate) mod body;
 pub(crate) mod health;
+pub(crate) mod metrics;
 pub(crate) mod request_id;
 pub(crate) mod response;
 pub(crate) mod router;

@@ -33,6 +33,7 @@ pub(crate) struct App {
     pub(crate) readiness: Readiness,
     pub(crate) started: Instant,
     pub(crate) auth: webstir_auth::Authenticator,
+    pub(crate) metrics: super::metrics::Metrics,
     /// Whether any credential can be accepted (JWT, service tokens or API keys configured).
     pub(crate) auth_enabled: bool,
 }
@@ -116,7 +117,14 @@ impl App {
         };
         match probe {
             "/healthz" | "/api/health" => return self.readiness.health(self.started),
-            "/readyz" => return self.readiness.ready().await,
+            "/readyz" => return self.readiness.ready(self.metrics.snapshot()).await,
+            "/metrics" => {
+                let body = self
+                    .metrics
+                    .snapshot()
+                    .unwrap_or_else(|| serde_json::json!({ "enabled": false }));
+                return response::json_value(StatusCode::OK, &body);
+            }
             _ => {}
         }
         if self.readiness.is_booting() {
@@ -154,7 +162,7 @@ impl App {
                     res.headers_mut().insert(http::header::ALLOW, v);
                 }
                 res.headers_mut().insert(X_REQUEST_ID, id_header);
-                log_completed(&tracing::Span::none(), &id, &method, path, 405, start);
+                self.finish(&tracing::Span::none(), &id, &method, path, 405, start);
                 return res;
             }
             Match::NotFound => {
@@ -165,7 +173,7 @@ impl App {
                     &serde_json::json!({ "error": "not_found", "path": normalized }),
                 );
                 res.headers_mut().insert(X_REQUEST_ID, id_header);
-                log_completed(&tracing::Span::none(), &id, &method, path, 404, start);
+                self.finish(&tracing::Span::none(), &id, &method, path, 404, start);
                 return res;
             }
         };
@@ -196,7 +204,7 @@ impl App {
                     res.headers_mut().insert(X_REQUEST_ID, id_header);
                     res.headers_mut()
                         .insert(CONNECTION, HeaderValue::from_static("close"));
-                    log_completed(&span, &request_id, &method, &route.name, 413, start);
+                    self.finish(&span, &request_id, &method, &route.name, 413, start);
                     return res;
                 }
                 Err(BodyError::Aborted) => {
@@ -208,7 +216,7 @@ impl App {
                         }),
                     );
                     res.headers_mut().insert(X_REQUEST_ID, id_header);
-                    log_completed(&span, &request_id, &method, &route.name, 400, start);
+                    self.finish(&span, &request_id, &method, &route.name, 400, start);
                     return res;
                 }
             }
@@ -236,7 +244,7 @@ impl App {
                     drop(_enter);
                     let mut res = response::from_error(err, false).response;
                     res.headers_mut().insert(X_REQUEST_ID, id_header);
-                    log_completed(&span, &request_id, &method, &route.name, status, start);
+                    self.finish(&span, &request_id, &method, &route.name, status, start);
                     return res;
                 }
             }
@@ -279,7 +287,7 @@ impl App {
                             );
                             res.headers_mut().insert(X_REQUEST_ID, id_header);
                             tracing::error!(target: "webstir::http", parent: &span, timeout_ms = limit.as_millis() as u64, "request handler timed out");
-                            log_completed(&span, &request_id, &method, &route.name, 503, start);
+                            self.finish(&span, &request_id, &method, &route.name, 503, start);
                             return res;
                         }
                     },
@@ -307,7 +315,7 @@ impl App {
             tracing::error!(target: "webstir::http", parent: &span, error = %message, "request handler failed");
         }
         response.headers_mut().insert(X_REQUEST_ID, id_header);
-        log_completed(
+        self.finish(
             &span,
             &request_id,
             &method,
@@ -339,6 +347,23 @@ impl App {
             headers.insert(http::header::VARY, HeaderValue::from_static("origin"));
         }
         res
+    }
+}
+
+impl App {
+    /// Record metrics and log `request.completed`.
+    fn finish(
+        &self,
+        span: &tracing::Span,
+        request_id: &str,
+        method: &Method,
+        route: &str,
+        status: u16,
+        start: Instant,
+    ) {
+        self.metrics
+            .record(status, start.elapsed().as_micros() as u64);
+        log_completed(span, request_id, method, route, status, start);
     }
 }
 

@@ -422,3 +422,42 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert_eq!(res.text(), "done");
     assert!(client.get("/healthz").await.is_err(), "no longer accepting");
 }
+
+#[tokio::test]
+async fn metrics_count_route_requests_but_not_probes() {
+    let app = start(&[("METRICS_WINDOW", "50")]).await;
+    for _ in 0..3 {
+        assert_eq!(app.client.get("/items/1").await.unwrap().status, 200);
+    }
+    let _ = app.client.get("/nope").await.unwrap();
+    let _ = app.client.get("/boom").await.unwrap();
+    let _ = app.client.get("/healthz").await.unwrap();
+    let res = app.client.get("/metrics").await.unwrap();
+    assert_eq!(res.status, 200);
+    let m = res.json();
+    assert_eq!(m["enabled"], true);
+    assert_eq!(m["totalRequests"], 5, "{m}");
+    assert_eq!(m["errorCount"], 1);
+    assert_eq!(m["byStatus"], json!({"200": 3, "404": 1, "500": 1}));
+    assert_eq!(m["windowSize"], 50);
+    assert!(m["p95DurationMs"].as_f64().unwrap() >= m["averageDurationMs"].as_f64().unwrap() * 0.0);
+    let ready = app.client.get("/readyz").await.unwrap().json();
+    assert_eq!(ready["metrics"]["totalRequests"], 5);
+    app.stop().await;
+
+    let app = start(&[("METRICS_ENABLED", "off")]).await;
+    assert_eq!(
+        app.client.get("/metrics").await.unwrap().json(),
+        json!({"enabled": false})
+    );
+    assert!(
+        app.client
+            .get("/readyz")
+            .await
+            .unwrap()
+            .json()
+            .get("metrics")
+            .is_none()
+    );
+    app.stop().await;
+}
