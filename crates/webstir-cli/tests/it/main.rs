@@ -1,8 +1,17 @@
-//! Process-level tests of the `webstir` binary: one test binary, one module per subcommand.
+//! Process-level tests of the `webstir` binary: one test binary, one module per area.
+//!
+//! * `schedule`: `webstir schedule`.
+//! * `golden`: every file `init`, `add-route` and `add-job` write, against `golden/`.
+//! * `errors`: messages and exit codes for bad input.
+//! * `e2e`: the seed tutorial end to end (builds real projects into this workspace's `target/`).
 
 use std::process::{Command, Output};
 
+mod e2e;
+mod errors;
+mod golden;
 mod schedule;
+mod util;
 
 /// Runs the built `webstir` binary with `args`, no stdin.
 fn webstir(args: &[&str]) -> Output {
@@ -15,8 +24,5 @@ fn webstir(args: &[&str]) -> Output {
 
 /// stdout and stderr as text.
 fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8"),
-        String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8"),
-    )
+    util::text(output)
 }

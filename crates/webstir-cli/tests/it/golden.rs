@@ -1,0 +1,360 @@
+//! Golden tests: every file `init`, `add-route` and `add-job` write, and what they print, compared
+//! with the expected files under `tests/it/golden/<case>/` (each stored as `<path>.golden`).
+//!
+//! Re-bless after an intended change with `WEBSTIR_BLESS=1 cargo test -p webstir-cli golden`.
+//! Absolute paths are redacted: the webstir checkout as `{{WEBSTIR_SOURCE}}`, the project root as
+//! `{{ROOT}}`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::util::{ok, run, source_dir, text};
+
+fn golden_dir(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/golden")
+        .join(case)
+}
+
+fn blessing() -> bool {
+    std::env::var_os("WEBSTIR_BLESS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn redact(text: &str, root: &Path) -> String {
+    text.replace(&source_dir().display().to_string(), "{{WEBSTIR_SOURCE}}")
+        .replace(&root.display().to_string(), "{{ROOT}}")
+}
+
+/// Every file under `dir`, by `/`-separated relative path.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out
+}
+
+/// Compares `actual` (relative path → contents) with the golden case, or rewrites the case when
+/// blessing.
+fn check(case: &str, actual: &BTreeMap<String, String>) {
+    let dir = golden_dir(case);
+    if blessing() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (rel, contents) in actual {
+            let path = dir.join(format!("{rel}.golden"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        return;
+    }
+    let expected: BTreeMap<String, String> = tree(&dir)
+        .into_iter()
+        .map(|(rel, contents)| {
+            (
+                rel.strip_suffix(".golden").unwrap_or(&rel).to_owned(),
+                contents,
+            )
+        })
+        .collect();
+    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(actual),
+        names(&expected),
+        "files of golden case {case} differ (WEBSTIR_BLESS=1 re-blesses)"
+    );
+    for (rel, want) in &expected {
+        let got = &actual[rel];
+        if got != want {
+            let line = got
+                .lines()
+                .zip(want.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or_else(|| got.lines().count().min(want.lines().count()));
+            panic!(
+                "{case}/{rel} differs from the golden file at line {} (WEBSTIR_BLESS=1 re-blesses)\n\
+                 --- expected\n{want}\n--- actual\n{got}",
+                line + 1
+            );
+        }
+    }
+}
+
+/// The project files (redacted), without `Cargo.lock` (checked against the checkout's separately).
+fn project_files(root: &Path) -> BTreeMap<String, String> {
+    tree(root)
+        .into_iter()
+        .filter(|(rel, _)| rel != "Cargo.lock")
+        .map(|(rel, contents)| (rel, redact(&contents, root)))
+        .collect()
+}
+
+/// Only the files named, plus the command's stdout as `stdout`.
+fn pick(root: &Path, stdout: &str, files: &[&str]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = files
+        .iter()
+        .map(|rel| {
+            let contents = std::fs::read_to_string(root.join(rel)).unwrap();
+            ((*rel).to_owned(), redact(&contents, root))
+        })
+        .collect();
+    out.insert("stdout".into(), redact(stdout, root));
+    out
+}
+
+/// `init` into `<tmp>/my-backend` with `args`; returns (tmp, root, stdout).
+fn init(args: &[&str]) -> (tempfile::TempDir, PathBuf, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let stdout = ok(tmp.path(), args);
+    let root = tmp.path().join("my-backend").canonicalize().unwrap();
+    (tmp, root, stdout)
+}
+
+#[test]
+fn init_server_only_writes_the_api_project() {
+    let (_tmp, root, stdout) = init(&["init", "my-backend", "--server-only"]);
+    let mut files = project_files(&root);
+    files.insert("stdout".into(), redact(&stdout, &root));
+    check("init-api", &files);
+    assert_eq!(
+        std::fs::read_to_string(root.join("Cargo.lock")).unwrap(),
+        std::fs::read_to_string(source_dir().join("Cargo.lock")).unwrap(),
+        "the project starts from the checkout's Cargo.lock"
+    );
+}
+
+#[test]
+fn init_api_and_workspace_forms_write_the_same_project() {
+    for args in [
+        &["init", "api", "my-backend"][..],
+        &["init", "API", "--workspace", "my-backend"],
+    ] {
+        let (_tmp, root, stdout) = init(args);
+        let mut files = project_files(&root);
+        files.insert("stdout".into(), redact(&stdout, &root));
+        check("init-api", &files);
+    }
+}
+
+#[test]
+fn init_full_writes_the_full_project() {
+    for args in [&["init", "full", "my-backend"][..], &["init", "my-backend"]] {
+        let (_tmp, root, stdout) = init(args);
+        let mut files = project_files(&root);
+        files.insert("stdout".into(), redact(&stdout, &root));
+        check("init-full", &files);
+    }
+}
+
+const ROUTE_FILES: [&str; 3] = [
+    "src/backend/routes/accounts.route.json",
+    "src/backend/routes/accounts.rs",
+    "src/backend/routes/mod.rs",
+];
+
+/// The tutorial's `add-route accounts` with every flag it uses.
+const TUTORIAL_ROUTE: [&str; 12] = [
+    "add-route",
+    "accounts",
+    "--method",
+    "GET",
+    "--path",
+    "/api/accounts",
+    "--summary",
+    "List accounts",
+    "--description",
+    "Returns the signed-in user's accounts",
+    "--tags",
+    "accounts,api",
+];
+
+#[test]
+fn add_route_from_the_tutorial() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    let stdout = ok(&root, &TUTORIAL_ROUTE);
+    check("add-route-accounts", &pick(&root, &stdout, &ROUTE_FILES));
+}
+
+#[test]
+fn add_route_with_every_flag() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    let stdout = ok(
+        &root,
+        &[
+            "add-route",
+            "accounts",
+            "--method",
+            "post",
+            "--path",
+            "api/accounts",
+            "--summary",
+            "List accounts",
+            "--description",
+            "Returns the current account list",
+            "--tags",
+            "accounts, api, accounts",
+            "--interaction",
+            "mutation",
+            "--session",
+            "required",
+            "--session-write",
+            "--form-urlencoded",
+            "--csrf",
+            "--fragment-target",
+            "accounts-panel",
+            "--fragment-selector",
+            "#accounts-panel",
+            "--fragment-mode",
+            "replace",
+            "--params-schema",
+            "zod:AccountParams@src/shared/contracts/accounts.ts",
+            "--query-schema",
+            "json-schema:AccountQuery",
+            "--body-schema",
+            "AccountInput",
+            "--headers-schema",
+            "ts-rest:AccountHeaders@contract.ts",
+            "--response-schema",
+            "AccountList@src/shared/contracts/accounts.ts",
+            "--response-status",
+            "201",
+            "--response-headers-schema",
+            "json-schema:ListHeaders",
+        ],
+    );
+    check("add-route-every-flag", &pick(&root, &stdout, &ROUTE_FILES));
+}
+
+#[test]
+fn add_route_again_updates_the_definition_and_keeps_the_handler() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    ok(&root, &TUTORIAL_ROUTE);
+    let handler = root.join("src/backend/routes/accounts.rs");
+    let edited = std::fs::read_to_string(&handler)
+        .unwrap()
+        .replace("\"route\": ctx.route_name(),", "\"accounts\": [],");
+    std::fs::write(&handler, &edited).unwrap();
+
+    // Same method and path (the path spelled differently): the definition is replaced entirely.
+    let stdout = ok(
+        &root,
+        &[
+            "add-route",
+            "listAccounts",
+            "--path",
+            "/api//accounts/",
+            "--summary",
+            "Account metadata",
+        ],
+    );
+    assert_eq!(
+        stdout,
+        format!(
+            "[webstir] add-route complete\ntarget: GET /api//accounts/\nroot: {}\nchanges: 1\n  - \
+             src/backend/routes/accounts.route.json\n",
+            root.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&handler).unwrap(), edited);
+    assert_eq!(
+        std::fs::read_to_string(root.join("src/backend/routes/accounts.route.json")).unwrap(),
+        "{\n  \"name\": \"listAccounts\",\n  \"method\": \"GET\",\n  \"path\": \"/api//accounts/\",\n  \
+         \"summary\": \"Account metadata\"\n}\n"
+    );
+
+    // Nothing to change.
+    let stdout = ok(
+        &root,
+        &[
+            "add-route",
+            "listAccounts",
+            "--path",
+            "/api//accounts/",
+            "--summary",
+            "Account metadata",
+        ],
+    );
+    assert!(stdout.ends_with("changes: none\n"), "{stdout}");
+
+    // Another method on the same name gets its own files.
+    let stdout = ok(&root, &["add-route", "accounts", "--method", "POST"]);
+    assert!(
+        stdout.contains("  - src/backend/routes/accounts_post.rs\n"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&handler).unwrap(), edited);
+}
+
+#[test]
+fn add_job_from_the_tutorial() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    let stdout = ok(
+        &root,
+        &[
+            "add-job",
+            "nightly",
+            "--schedule",
+            "0 0 * * *",
+            "--description",
+            "Nightly account sync",
+            "--priority",
+            "5",
+        ],
+    );
+    check(
+        "add-job-nightly",
+        &pick(
+            &root,
+            &stdout,
+            &[
+                "src/backend/jobs/mod.rs",
+                "src/backend/jobs/nightly.job.json",
+                "src/backend/jobs/nightly.rs",
+            ],
+        ),
+    );
+
+    // A second job with a text priority and a rate schedule; the registry lists both, by name.
+    let stdout = ok(
+        &root,
+        &[
+            "add-job",
+            "  cleanup-sessions ",
+            "--schedule",
+            "rate(5 minutes)",
+            "--priority",
+            "high",
+        ],
+    );
+    check(
+        "add-job-second",
+        &pick(
+            &root,
+            &stdout,
+            &[
+                "src/backend/jobs/cleanup_sessions.job.json",
+                "src/backend/jobs/mod.rs",
+            ],
+        ),
+    );
+
+    let again = run(&root, &["add-job", "nightly"]);
+    let (out, err) = text(&again);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(out, "");
+    assert_eq!(err, "error: Job 'nightly' already exists.\n");
+}
