@@ -32,7 +32,7 @@ mod watch;
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
-    cmd: Command,
+    cmd: Option<Command>,
 }
 
 /// One subcommand.
@@ -63,7 +63,12 @@ enum Command {
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.cmd {
+    let Some(cmd) = cli.cmd else {
+        // No command: the help text on stdout, success (as the reference does).
+        <Cli as clap::CommandFactory>::command().print_help()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match cmd {
         Command::Init(args) => init::run(args),
         Command::AddRoute(args) => add_route::run(*args),
         Command::AddJob(args) => add_job::run(args),

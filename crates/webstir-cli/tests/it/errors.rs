@@ -287,3 +287,27 @@ fn bad_runtime_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn no_command_prints_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = fails(tmp.path(), &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Usage: webstir [COMMAND]"), "{stdout}");
+    for command in [
+        "init",
+        "add-route",
+        "add-job",
+        "build",
+        "backend-inspect",
+        "watch",
+        "publish",
+        "migrate",
+        "jobs",
+    ] {
+        assert!(
+            stdout.contains(&format!("\n  {command} ")),
+            "{command}: {stdout}"
+        );
+    }
+}
