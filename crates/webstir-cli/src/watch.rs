@@ -170,6 +170,11 @@ fn resolve_port(ws: &Workspace, explicit: Option<u16>) -> Result<u16> {
         return Ok(port);
     }
     if let Some(port) = configured_port(&ws.root) {
+        if port != 0 && !port_free(port) {
+            bail!(
+                "Port {port} is already in use (PORT from the environment or .env); pass --port N."
+            );
+        }
         return Ok(port);
     }
     (FIRST_PORT..FIRST_PORT + 20)

@@ -145,6 +145,21 @@ fn tutorial_backend_loop() {
     assert!(stdout.contains("- 0001_create_example"), "{stdout}");
 
     watch_restarts_after_a_handler_edit(&root);
+
+    // The watch left a compile error in the handler: build shows cargo's diagnostics and fails.
+    let output = run(&root, &["build"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("unclosed delimiter"), "{stderr}");
+    assert!(
+        stderr.contains("src/backend/routes/accounts.rs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("error: backend build failed: cargo exited with exit status: 101\n"),
+        "{stderr}"
+    );
 }
 
 /// `webstir watch`: serves, refuses a second watch and a build, restarts with the edited handler,

@@ -311,3 +311,24 @@ fn no_command_prints_help() {
         );
     }
 }
+
+#[test]
+fn init_needs_the_webstir_sources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = crate::util::command(tmp.path(), &["init", "api", "app"])
+        .env("WEBSTIR_SOURCE", tmp.path().join("no-checkout"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: webstir sources not found at {} (expected crates/webstir/Cargo.toml there); set \
+             WEBSTIR_SOURCE to a webstir checkout\n",
+            tmp.path().join("no-checkout").display()
+        )
+    );
+    assert!(!tmp.path().join("app").exists());
+}
