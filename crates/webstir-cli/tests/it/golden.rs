@@ -2,13 +2,13 @@
 //! with the expected files under `tests/it/golden/<case>/` (each stored as `<path>.golden`).
 //!
 //! Re-bless after an intended change with `WEBSTIR_BLESS=1 cargo test -p webstir-cli golden`.
-//! Absolute paths are redacted: the webstir checkout as `{{WEBSTIR_SOURCE}}`, the project root as
-//! `{{ROOT}}`.
+//! Absolute paths are redacted: the shared target folder as `{{TARGET}}`, the webstir checkout as
+//! `{{WEBSTIR_SOURCE}}`, the project root as `{{ROOT}}`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::util::{ok, run, source_dir, text};
+use crate::util::{ok, run, source_dir, target_dir, text};
 
 fn golden_dir(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,8 +20,9 @@ fn blessing() -> bool {
     std::env::var_os("WEBSTIR_BLESS").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-fn redact(text: &str, root: &Path) -> String {
-    text.replace(&source_dir().display().to_string(), "{{WEBSTIR_SOURCE}}")
+pub(crate) fn redact(text: &str, root: &Path) -> String {
+    text.replace(&target_dir().display().to_string(), "{{TARGET}}")
+        .replace(&source_dir().display().to_string(), "{{WEBSTIR_SOURCE}}")
         .replace(&root.display().to_string(), "{{ROOT}}")
 }
 
@@ -51,7 +52,7 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
 
 /// Compares `actual` (relative path → contents) with the golden case, or rewrites the case when
 /// blessing.
-fn check(case: &str, actual: &BTreeMap<String, String>) {
+pub(crate) fn check(case: &str, actual: &BTreeMap<String, String>) {
     let dir = golden_dir(case);
     if blessing() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -15,10 +15,11 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(600);
 /// The target folder of this workspace: scaffolded projects build into it, so only their own crate
 /// compiles in tests.
 pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
+    let dir = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-    }
+    };
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// The webstir checkout (what new projects depend on).
