@@ -156,12 +156,14 @@ pub(crate) fn to_postgres(sql: &str) -> Rewritten {
     }
 }
 
-/// The leading keywords of a statement (upper-cased), skipping whitespace and comments.
-fn leading_keywords(sql: &str, max: usize) -> Vec<String> {
+/// The first `N` keywords of a statement, skipping whitespace and comments (no allocation: this runs on every
+/// SQLite statement).
+fn leading_keywords<const N: usize>(sql: &str) -> [&str; N] {
     let b = sql.as_bytes();
-    let mut words = Vec::new();
+    let mut words = [""; N];
+    let mut n = 0;
     let mut i = 0;
-    while i < b.len() && words.len() < max {
+    while i < b.len() && n < N {
         let c = b[i];
         if c.is_ascii_whitespace() || c == b';' {
             i += 1;
@@ -174,7 +176,8 @@ fn leading_keywords(sql: &str, max: usize) -> Vec<String> {
                 .iter()
                 .take_while(|c| c.is_ascii_alphabetic())
                 .count();
-            words.push(sql[i..i + len].to_ascii_uppercase());
+            words[n] = &sql[i..i + len];
+            n += 1;
             i += len;
         } else {
             break;
@@ -187,18 +190,20 @@ fn leading_keywords(sql: &str, max: usize) -> Vec<String> {
 ///
 /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are allowed inside a transaction (`in_transaction`).
 pub(crate) fn is_transaction_control(sql: &str, in_transaction: bool) -> bool {
-    let words = leading_keywords(sql, 3);
-    let Some(first) = words.first() else {
-        return false;
-    };
-    match first.as_str() {
-        "BEGIN" | "START" | "COMMIT" | "END" | "ABORT" => true,
-        "SAVEPOINT" | "RELEASE" => !in_transaction,
-        "ROLLBACK" => {
-            let to = words.iter().skip(1).any(|w| w == "TO");
-            !(in_transaction && to)
-        }
-        _ => false,
+    let [first, second, third] = leading_keywords::<3>(sql);
+    let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+    if ["BEGIN", "START", "COMMIT", "END", "ABORT"]
+        .iter()
+        .any(|k| is(first, k))
+    {
+        true
+    } else if is(first, "SAVEPOINT") || is(first, "RELEASE") {
+        !in_transaction
+    } else if is(first, "ROLLBACK") {
+        let to = is(second, "TO") || is(third, "TO");
+        !(in_transaction && to)
+    } else {
+        false
     }
 }
 

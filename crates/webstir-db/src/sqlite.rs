@@ -486,12 +486,16 @@ impl ColumnKind {
         let Some(decl) = decl else {
             return ColumnKind::Plain;
         };
-        let decl = decl.to_ascii_uppercase();
-        if decl.contains("BOOL") {
+        let has = |word: &str| {
+            decl.as_bytes()
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+        };
+        if has("BOOL") {
             ColumnKind::Bool
-        } else if decl.contains("JSON") {
+        } else if has("JSON") {
             ColumnKind::Json
-        } else if decl.contains("TIMESTAMP") || decl.contains("DATETIME") {
+        } else if has("TIMESTAMP") || has("DATETIME") {
             ColumnKind::Timestamp
         } else {
             ColumnKind::Plain

@@ -6,7 +6,8 @@ use serde::Serialize;
 /// One SQL value: a statement parameter or a column of a [`Row`](crate::Row).
 ///
 /// Build parameters with [`params!`](crate::params) (which calls `Value::from` on each argument) or with the
-/// `From` impls directly. `Option<T>` binds `None` as `NULL`.
+/// `From` impls directly; references work too (`params![&user.id, &user.email]`). `Option<T>` binds `None` as
+/// `NULL`. There is no `From<u64>`/`From<usize>` (they may not fit); convert with `i64::try_from`.
 ///
 /// How values are stored:
 ///
@@ -25,6 +26,8 @@ use serde::Serialize;
 /// use webstir_db::Value;
 /// assert_eq!(Value::from(42), Value::Int(42));
 /// assert_eq!(Value::from(None::<&str>), Value::Null);
+/// let email = Some(String::from("ada@example.com"));
+/// assert_eq!(Value::from(&email), Value::Text("ada@example.com".into()));
 /// assert_eq!(Value::from("ada").to_json(), serde_json::json!("ada"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +168,37 @@ impl From<serde_json::Value> for Value {
 impl From<Timestamp> for Value {
     fn from(v: Timestamp) -> Self {
         Value::Timestamp(v)
+    }
+}
+
+macro_rules! from_ref {
+    ($($t:ty),*) => {$(
+        impl From<&$t> for Value {
+            fn from(v: &$t) -> Self {
+                Value::from(*v)
+            }
+        }
+    )*};
+}
+from_ref!(
+    i8, i16, i32, i64, u8, u16, u32, bool, f32, f64, Timestamp, &str
+);
+
+impl From<&Vec<u8>> for Value {
+    fn from(v: &Vec<u8>) -> Self {
+        Value::Bytes(v.clone())
+    }
+}
+
+impl From<&serde_json::Value> for Value {
+    fn from(v: &serde_json::Value) -> Self {
+        Value::Json(v.clone())
+    }
+}
+
+impl<T: Clone + Into<Value>> From<&Option<T>> for Value {
+    fn from(v: &Option<T>) -> Self {
+        v.clone().map_or(Value::Null, Into::into)
     }
 }
 
