@@ -98,7 +98,12 @@ pub(crate) fn text(ws: &Workspace, built: &Built, migrations: &Migrations) -> St
     let _ = writeln!(out, "capabilities: {capabilities}");
     let _ = writeln!(out, "routes: {}", m.routes.len());
     for route in &m.routes {
-        let _ = writeln!(out, "  - {} {} ({})", route.method, route.path, route.name);
+        let access = route.auth.as_ref().map(access_text).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  - {} {} ({}){access}",
+            route.method, route.path, route.name
+        );
     }
     let _ = writeln!(out, "views: {}", m.views.len());
     for view in &m.views {
@@ -156,4 +161,41 @@ pub(crate) fn json(ws: &Workspace, built: &Built, migrations: &Migrations) -> St
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// ` [auth: authenticated; scopes: a, b; roles: admin]` for routes that declare an access rule.
+fn access_text(rule: &webstir_manifest::AccessRule) -> String {
+    let mut parts = vec![match rule.mode {
+        webstir_manifest::AccessMode::Public => "auth: public".to_owned(),
+        _ => "auth: authenticated".to_owned(),
+    }];
+    if !rule.scopes.is_empty() {
+        parts.push(format!("scopes: {}", rule.scopes.join(", ")));
+    }
+    if !rule.roles.is_empty() {
+        parts.push(format!("roles: {}", rule.roles.join(", ")));
+    }
+    format!(" [{}]", parts.join("; "))
+}
+
+#[cfg(test)]
+mod access_tests {
+    use webstir_manifest::{AccessMode, AccessRule};
+
+    #[test]
+    fn access_rules_are_shown_with_scopes_and_roles() {
+        let rule = AccessRule {
+            mode: AccessMode::Authenticated,
+            scopes: vec!["accounts:write".into()],
+            roles: vec!["admin".into(), "owner".into()],
+        };
+        assert_eq!(
+            super::access_text(&rule),
+            " [auth: authenticated; scopes: accounts:write; roles: admin, owner]"
+        );
+        assert_eq!(
+            super::access_text(&AccessRule::default()),
+            " [auth: public]"
+        );
+    }
 }

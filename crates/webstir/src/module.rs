@@ -92,6 +92,15 @@ impl Route {
         }
     }
 
+    /// A route from its definition as JSON (the `NAME.route.json` files `webstir add-route` writes).
+    /// Parsing happens here, not in the app's crate, so apps do not instantiate serde code for it.
+    ///
+    /// # Errors
+    /// The JSON error when the text is not a route definition.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json).map(Self::from_definition)
+    }
+
     /// The definition as it appears in the manifest.
     pub fn definition(&self) -> &RouteDefinition {
         &self.definition
@@ -291,6 +300,14 @@ impl Job {
             definition,
             handler: None,
         }
+    }
+
+    /// A job from its definition as JSON (the `NAME.job.json` files `webstir add-job` writes).
+    ///
+    /// # Errors
+    /// The JSON error when the text is not a job definition.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json).map(Self::from_definition)
     }
 
     /// The definition as it appears in the manifest.
