@@ -206,6 +206,10 @@ impl Db {
 
     /// Runs several `;`-separated statements without parameters (schema setup, scripts).
     ///
+    /// A script must not leave a transaction open (use [`transaction`](Db::transaction)): SQLite reports
+    /// [`Error::TransactionControl`], PostgreSQL (where scripts run on a dedicated connection) rolls back
+    /// whatever was left open.
+    ///
     /// # Errors
     ///
     /// See [`Error`]. Statements before the failing one stay applied; use a [`transaction`](Db::transaction)

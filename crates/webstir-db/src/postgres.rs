@@ -4,7 +4,8 @@
 //!   connection, so there is no pool checkout and no ping per request, and each request is exactly one
 //!   statement. Prepared statements are cached per connection (keyed by the SQL as written, so the `?` → `$n`
 //!   rewrite also runs once per statement).
-//! * Transactions take a **dedicated connection** from a small pool ([`TX_POOL_SIZE`]), opened on demand.
+//! * Transactions (and `execute_batch` scripts) take a **dedicated connection** from a small pool
+//!   ([`TX_POOL_SIZE`]), opened on demand.
 //! * When the shared connection drops (server restart, network), the next call reconnects; [`Postgres::ping`]
 //!   has a deadline and discards a connection that does not answer, so readiness recovers without a restart.
 
@@ -141,15 +142,18 @@ impl Postgres {
         result
     }
 
+    /// Runs a script on a dedicated connection (never on the shared one, where a script that left a transaction
+    /// open would swallow everyone else's statements), then rolls back anything it left open.
     pub(crate) async fn run_batch(&self, sql: &str) -> Result<(), Error> {
         if placeholders::is_transaction_control(sql, false) {
             return Err(Error::TransactionControl);
         }
-        let conn = self.shared().await?;
+        let (conn, permit, _) = self.checkout().await?;
         let result = conn.client.batch_execute(sql).await.map_err(pg_err);
-        if result.as_ref().is_err_and(Error::is_unavailable) {
-            self.discard(&conn);
+        if conn.client.batch_execute("ROLLBACK").await.is_ok() {
+            self.release(conn);
         }
+        drop(permit);
         result
     }
 
@@ -168,23 +172,28 @@ impl Postgres {
     }
 
     /// Starts a transaction on a dedicated connection.
-    pub(crate) async fn begin(self: &Arc<Self>) -> Result<PgTx, Error> {
+    /// A dedicated connection (pooled or new) and its slot; `true` if it came from the pool.
+    async fn checkout(&self) -> Result<(PgConn, OwnedSemaphorePermit, bool), Error> {
         let permit = Arc::clone(&self.tx_slots)
             .acquire_owned()
             .await
             .map_err(Error::unavailable)?;
+        let pooled = {
+            let mut idle = lock(&self.idle);
+            idle.retain(|c| !c.client.is_closed());
+            idle.pop()
+        };
+        match pooled {
+            Some(conn) => Ok((conn, permit, true)),
+            None => Ok((self.open().await?, permit, false)),
+        }
+    }
+
+    /// Starts a transaction on a dedicated connection.
+    pub(crate) async fn begin(self: &Arc<Self>) -> Result<PgTx, Error> {
         let mut retried = false;
         loop {
-            let pooled = {
-                let mut idle = lock(&self.idle);
-                idle.retain(|c| !c.client.is_closed());
-                idle.pop()
-            };
-            let from_pool = pooled.is_some();
-            let conn = match pooled {
-                Some(c) => c,
-                None => self.open().await?,
-            };
+            let (conn, permit, from_pool) = self.checkout().await?;
             match conn.client.batch_execute("BEGIN").await {
                 Ok(()) => {
                     return Ok(PgTx {

@@ -230,7 +230,7 @@ impl Sqlite {
     pub(crate) async fn run_batch(&self, sql: &str) -> Result<(), Error> {
         let sql = sql.to_owned();
         let guard = self.write_lock.lock().await;
-        let rx = self.send(move |conn| conn.execute_batch(&sql).map_err(sqlite_err));
+        let rx = self.send(move |conn| batch(conn, &sql, false));
         drop(guard);
         received(rx).await
     }
@@ -345,11 +345,7 @@ impl SqliteTx {
 
     pub(crate) async fn run_batch(&self, sql: &str) -> Result<(), Error> {
         let sql = sql.to_owned();
-        received(
-            self.db
-                .send(move |conn| conn.execute_batch(&sql).map_err(sqlite_err)),
-        )
-        .await
+        received(self.db.send(move |conn| batch(conn, &sql, true))).await
     }
 
     /// Commits; if `COMMIT` fails the transaction is rolled back.
@@ -382,6 +378,19 @@ impl SqliteTx {
         self.finished.store(true, Ordering::Release);
         lock(&self.guard).take();
     }
+}
+
+/// Runs a script; a script must not open or close the surrounding transaction (`BEGIN` or `COMMIT` further
+/// down than the first statement, which is checked before).
+fn batch(conn: &mut Connection, sql: &str, in_transaction: bool) -> Result<(), Error> {
+    let result = conn.execute_batch(sql).map_err(sqlite_err);
+    if conn.is_autocommit() == in_transaction {
+        if !in_transaction {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        return Err(Error::TransactionControl);
+    }
+    result
 }
 
 fn rollback_if_open(conn: &mut Connection) -> Result<(), Error> {

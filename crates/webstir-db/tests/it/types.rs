@@ -513,6 +513,26 @@ async fn transaction_control_is_rejected_outside_transactions(t: TestDb) {
         let err = t.db.execute_batch(sql).await.unwrap_err();
         assert!(matches!(err, Error::TransactionControl), "{sql}: {err:?}");
     }
+    // A script that opens a transaction further down is not left open.
+    let sneaky =
+        t.db.execute_batch("CREATE TABLE sneaky (x INTEGER); BEGIN; INSERT INTO sneaky VALUES (1)")
+            .await;
+    match t.kind {
+        // SQLite notices and says so; PostgreSQL rolls back what the script left open.
+        Kind::Postgres => sneaky.unwrap(),
+        _ => assert!(
+            matches!(sneaky, Err(Error::TransactionControl)),
+            "{sneaky:?}"
+        ),
+    }
+    t.db.execute_batch("CREATE TABLE IF NOT EXISTS sneaky (x INTEGER)")
+        .await
+        .unwrap();
+    let n: i64 =
+        t.db.query_one("SELECT count(*) FROM sneaky", params![])
+            .await
+            .unwrap();
+    assert_eq!(n, 0);
     // The handle still works afterwards (no connection was left inside a transaction).
     t.db.execute_batch("CREATE TABLE after (x INTEGER)")
         .await
@@ -520,6 +540,18 @@ async fn transaction_control_is_rejected_outside_transactions(t: TestDb) {
     t.db.execute("INSERT INTO after (x) VALUES (?)", params![1])
         .await
         .unwrap();
+    t.db.transaction(|tx| async move {
+        tx.execute("INSERT INTO after (x) VALUES (2)", params![])
+            .await
+    })
+    .await
+    .unwrap();
+    let n: i64 = t
+        .reconnect()
+        .query_one("SELECT count(*) FROM after", params![])
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
 }
 
 async fn ping_answers(t: TestDb) {
