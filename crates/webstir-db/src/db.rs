@@ -244,7 +244,9 @@ impl Db {
     /// Runs `f` in a transaction: committed when `f` returns `Ok`, rolled back when it returns `Err`, panics,
     /// or its future is dropped.
     ///
-    /// `f` receives the [`Transaction`] by value; run statements on it, not on the `Db`. On SQLite the
+    /// `f` receives the [`Transaction`] by value; run statements on it, not on the `Db` (on SQLite a write
+    /// through the `Db` from inside the body would wait for this very transaction, so it fails with
+    /// [`Error::WouldDeadlock`]). On SQLite the
     /// transaction starts with `BEGIN IMMEDIATE` (it holds the write lock from the start, so concurrent writers
     /// wait instead of failing); on PostgreSQL it runs on a dedicated pooled connection.
     ///
@@ -301,10 +303,13 @@ impl Db {
             engine,
             failed: AtomicBool::new(false),
         });
-        let result = f(Transaction {
+        let body = f(Transaction {
             inner: Arc::clone(&inner),
-        })
-        .await;
+        });
+        let result = match &self.backend {
+            Backend::Sqlite(s) => crate::sqlite::in_transaction_scope(s, body).await,
+            Backend::Postgres(_) => body.await,
+        };
         match result {
             Ok(value) if !inner.failed.load(Ordering::Acquire) => {
                 inner.commit().await?;

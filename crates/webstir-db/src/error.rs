@@ -105,6 +105,14 @@ pub enum Error {
     /// The transaction was already committed or rolled back.
     #[error("the transaction has already finished")]
     TransactionFinished,
+    /// A write (or a nested transaction, or on `:memory:` any statement) went to the [`Db`](crate::Db) from
+    /// inside a SQLite transaction on the same database. It would wait for that transaction forever; run it on
+    /// the [`Transaction`](crate::Transaction) instead.
+    #[error(
+        "this statement would wait forever for the transaction this task has open on the same SQLite \
+         database; run it on the Transaction"
+    )]
+    WouldDeadlock,
 }
 
 impl Error {

@@ -10,11 +10,13 @@
 //!   writer thread that owns the only write connection, fed through a channel. SQLite allows one writer at a
 //!   time anyway; serialising writers in-process means they queue on an async lock instead of sleeping in
 //!   SQLite's busy handler. Transactions hold that lock from `BEGIN IMMEDIATE` to `COMMIT`/`ROLLBACK`.
+//! * **`:memory:`** has no WAL, so a reader connection would block (on the async worker) behind an open write
+//!   transaction: there every statement runs on the writer, after any open transaction.
 
 use std::ffi::c_int;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
@@ -63,6 +65,8 @@ pub(crate) struct Sqlite {
     /// Shown in errors.
     display: PathBuf,
     flags: OpenFlags,
+    /// `false` for `:memory:`: every statement goes to the writer.
+    inline_reads: bool,
     readers: Mutex<Vec<Reader>>,
     writer: mpsc::Sender<Job>,
     /// Held while a write is queued and for the whole of a transaction.
@@ -86,6 +90,30 @@ fn now_ns() -> u64 {
     u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+tokio::task_local! {
+    /// The SQLite databases (by address) whose transaction body the current task is running.
+    static OPEN_TRANSACTIONS: Vec<usize>;
+}
+
+/// Runs a transaction body, remembering that this task holds `db`'s writer.
+pub(crate) async fn in_transaction_scope<F: Future>(db: &Arc<Sqlite>, body: F) -> F::Output {
+    let mut open = OPEN_TRANSACTIONS.try_with(Clone::clone).unwrap_or_default();
+    open.push(Arc::as_ptr(db) as usize);
+    OPEN_TRANSACTIONS.scope(open, body).await
+}
+
+/// Refuses a write that would queue behind this task's own transaction.
+fn check_not_in_own_transaction(db: &Sqlite) -> Result<(), Error> {
+    let me = std::ptr::from_ref(db) as usize;
+    if OPEN_TRANSACTIONS
+        .try_with(|open| open.contains(&me))
+        .unwrap_or(false)
+    {
+        return Err(Error::WouldDeadlock);
+    }
+    Ok(())
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -106,16 +134,19 @@ impl Sqlite {
         Sqlite::start(location, path, flags, true)
     }
 
-    /// Opens a fresh in-memory database shared by all connections of this engine (SQLite's `memdb` VFS).
+    /// Opens a fresh in-memory database. It lives on the writer's single connection: every statement,
+    /// reads included, runs on the writer thread (an in-memory database has no WAL, so separate reader
+    /// connections would block behind an open write transaction).
     pub(crate) fn open_memory() -> Result<Sqlite, Error> {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let location = format!("file:/webstir-memory-{}-{n}?vfs=memdb", std::process::id());
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Sqlite::start(location, PathBuf::from(":memory:"), flags, false)
+        Sqlite::start(
+            ":memory:".to_owned(),
+            PathBuf::from(":memory:"),
+            flags,
+            false,
+        )
     }
 
     fn start(
@@ -148,6 +179,7 @@ impl Sqlite {
             location,
             display,
             flags,
+            inline_reads: wal,
             readers: Mutex::new(Vec::new()),
             writer,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -204,7 +236,8 @@ impl Sqlite {
     ) -> Result<Output, Error> {
         match self.try_inline(sql, params, mode) {
             Inline::Done(result) => result,
-            Inline::Write => {
+            Inline::Writer => {
+                check_not_in_own_transaction(self)?;
                 let (sql, params) = (sql.to_owned(), params.to_vec());
                 let guard = self.write_lock.lock().await;
                 let rx = self.send(move |conn| run(conn, &sql, &params, mode));
@@ -228,6 +261,7 @@ impl Sqlite {
 
     /// Runs several statements (no parameters) on the writer.
     pub(crate) async fn run_batch(&self, sql: &str) -> Result<(), Error> {
+        check_not_in_own_transaction(self)?;
         let sql = sql.to_owned();
         let guard = self.write_lock.lock().await;
         let rx = self.send(move |conn| batch(conn, &sql, false));
@@ -237,6 +271,9 @@ impl Sqlite {
 
     /// Runs a read-only statement on the calling thread within the time budget.
     fn try_inline(&self, sql: &str, params: &[Value], mode: Mode) -> Inline {
+        if !self.inline_reads {
+            return Inline::Writer;
+        }
         let reader = match self.take_reader() {
             Ok(r) => r,
             Err(e) => return Inline::Done(Err(e)),
@@ -252,20 +289,24 @@ impl Sqlite {
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`) on the writer.
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<SqliteTx, Error> {
+        check_not_in_own_transaction(self)?;
         let guard = Arc::clone(&self.write_lock).lock_owned().await;
-        received(self.send(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_err)))
-            .await?;
-        Ok(SqliteTx {
+        // Built before BEGIN is queued, so that cancelling this future (after BEGIN ran) still rolls back.
+        let tx = SqliteTx {
             db: Arc::clone(self),
             guard: Mutex::new(Some(guard)),
             finished: AtomicBool::new(false),
-        })
+        };
+        received(self.send(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_err)))
+            .await?;
+        Ok(tx)
     }
 }
 
 enum Inline {
     Done(Result<Output, Error>),
-    Write,
+    /// Run it on the writer (a write, or any statement on `:memory:`).
+    Writer,
     TooLong,
 }
 
@@ -275,7 +316,7 @@ fn inline_on(reader: &Reader, sql: &str, params: &[Value], mode: Mode) -> Inline
         Err(e) => return Inline::Done(Err(sqlite_err(e))),
     };
     if !stmt.readonly() {
-        return Inline::Write;
+        return Inline::Writer;
     }
     reader
         .deadline

@@ -124,7 +124,8 @@ async fn unreachable_postgres_is_unavailable_not_a_hang() {
 /// runtime another task keeps running while it executes.
 #[tokio::test(flavor = "current_thread")]
 async fn long_sqlite_reads_leave_the_executor_free() {
-    let db = Db::connect(":memory:", std::path::Path::new(".")).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let db = Db::connect("file:./long.sqlite", root.path()).unwrap();
     let ticks = Arc::new(AtomicU64::new(0));
     let ticker = {
         let ticks = Arc::clone(&ticks);

@@ -2,7 +2,7 @@
 
 use webstir_db::{ConstraintKind, Db, Error, Transaction, params};
 
-use crate::util::TestDb;
+use crate::util::{Kind, TestDb};
 
 crate::engine_tests!(
     commits_on_ok,
@@ -12,6 +12,7 @@ crate::engine_tests!(
     failed_statement_spoils_the_transaction,
     transaction_is_unusable_after_it_finished,
     constraint_violations_are_typed,
+    using_the_db_inside_a_transaction_body,
     concurrent_writers_all_succeed,
 );
 
@@ -366,4 +367,88 @@ async fn concurrent_writers_all_succeed(t: TestDb) {
         .await
         .unwrap();
     assert_eq!(distinct, WRITERS * ROUNDS);
+}
+
+/// Inside `transaction`, statements belong on the `Transaction`. A write through the `Db` itself would, on
+/// SQLite, wait forever for the writer this very task holds: it is refused instead of hanging.
+async fn using_the_db_inside_a_transaction_body(t: TestDb) {
+    items(&t).await;
+    let db = t.db.clone();
+    let (outside, write, nested) =
+        t.db.transaction(|tx| async move {
+            tx.execute(
+                "INSERT INTO items (id, name) VALUES (1, 'in tx')",
+                params![],
+            )
+            .await?;
+            // Reads through the Db see only committed data (on `:memory:`, where everything runs on the
+            // writer, they are refused like writes).
+            let outside = db
+                .query_one::<i64>("SELECT count(*) FROM items", params![])
+                .await;
+            let write = db
+                .execute(
+                    "INSERT INTO items (id, name) VALUES (2, 'outside')",
+                    params![],
+                )
+                .await;
+            let nested = db
+                .transaction(|inner| async move { inner.execute("SELECT 1", params![]).await })
+                .await;
+            Ok::<_, Error>((outside, write, nested))
+        })
+        .await
+        .unwrap();
+    match t.kind {
+        Kind::SqliteMemory => assert!(matches!(outside, Err(Error::WouldDeadlock)), "{outside:?}"),
+        _ => assert_eq!(outside.unwrap(), 0),
+    }
+    if t.kind == Kind::Postgres {
+        // Separate connections: the write commits on its own, the nested transaction runs beside.
+        assert_eq!(write.unwrap(), 1);
+        nested.unwrap();
+        assert_eq!(count(&t.db).await, 2);
+    } else {
+        assert!(matches!(write, Err(Error::WouldDeadlock)), "{write:?}");
+        assert!(matches!(nested, Err(Error::WouldDeadlock)), "{nested:?}");
+        assert_eq!(
+            count(&t.db).await,
+            1,
+            "the refused write did not spoil the transaction"
+        );
+    }
+    // Another task may write through the Db while a transaction is open; it simply waits its turn.
+    let db = t.db.clone();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn(async move {
+        db.transaction(|tx| async move {
+            tx.execute(
+                "INSERT INTO items (id, name) VALUES (10, 'holder')",
+                params![],
+            )
+            .await?;
+            started_tx.send(()).unwrap();
+            release_rx.await.unwrap();
+            Ok::<_, Error>(())
+        })
+        .await
+    });
+    started_rx.await.unwrap();
+    let db = t.db.clone();
+    let writer = tokio::spawn(async move {
+        db.execute(
+            "INSERT INTO items (id, name) VALUES (11, 'other task')",
+            params![],
+        )
+        .await
+    });
+    release_tx.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    writer.await.unwrap().unwrap();
+    let n: i64 =
+        t.db.query_one("SELECT count(*) FROM items WHERE id >= 10", params![])
+            .await
+            .unwrap();
+    assert_eq!(n, 2);
 }
