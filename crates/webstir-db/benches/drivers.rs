@@ -130,7 +130,14 @@ fn main() {
         setup_sqlite(&path);
         let start = Instant::now();
         db.query("SELECT id, name FROM items WHERE id = ?", params![1]).await.unwrap();
-        println!("sqlite Db::connect {connect:?}, first query {:?}", start.elapsed());
+        println!("sqlite Db::connect (new file) {connect:?}, first query {:?}", start.elapsed());
+        let start = Instant::now();
+        let again = Db::connect(&format!("file:{}", path.display()), dir.path()).unwrap();
+        let connect = start.elapsed();
+        let start = Instant::now();
+        again.query("SELECT id, name FROM items WHERE id = ?", params![1]).await.unwrap();
+        println!("sqlite Db::connect (existing file) {connect:?}, first query {:?}", start.elapsed());
+        drop(again);
 
         // Per-call overhead without scheduling noise: one task, sequential calls.
         {
