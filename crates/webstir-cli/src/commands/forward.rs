@@ -1,4 +1,4 @@
-//! `webstir migrate …` and `webstir jobs …`: run the built backend's subcommand of the same name
+//! `webstir migrate …`, `webstir jobs …` and `webstir auth …`: run the built backend's subcommand of the same name
 //! with the remaining arguments (building first when a source is newer than the last build).
 
 use std::ffi::OsString;

@@ -57,6 +57,8 @@ enum Command {
     Migrate(forward::Args),
     /// List or run the backend's jobs (forwards to `<app> jobs`; builds if needed).
     Jobs(forward::Args),
+    /// Mint development tokens and manage API keys (runs the backend's `auth` subcommand).
+    Auth(forward::Args),
     /// Print the next fire times of a job schedule (UTC, RFC 3339, one per line).
     Schedule(schedule::Args),
 }
@@ -78,6 +80,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Publish(args) => publish::run(args),
         Command::Migrate(args) => forward::run("migrate", args),
         Command::Jobs(args) => forward::run("jobs", args),
+        Command::Auth(args) => forward::run("auth", args),
         Command::Schedule(args) => schedule::run(args),
     }
 }

@@ -461,3 +461,35 @@ async fn metrics_count_route_requests_but_not_probes() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_until_one_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = start(&[("HTTP_MAX_CONNECTIONS", "1")]).await;
+    // The readiness probe in `start` used (and closed) the only slot; wait for it to come back.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut first = tokio::net::TcpStream::connect(app.client.addr())
+        .await
+        .unwrap();
+    first
+        .write_all(b"GET /items/1 HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // `first` stays open (keep-alive), holding the only slot: a second client is not served...
+    let client = app.client;
+    let second = tokio::spawn(async move { client.get("/items/2").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "a connection over the cap must wait");
+    // ...until the first one goes away.
+    drop(first);
+    let res = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("served once a slot is free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.status, 200);
+    app.stop().await;
+}
