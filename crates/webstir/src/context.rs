@@ -10,34 +10,85 @@ use crate::{Env, Error};
 
 pub(crate) use crate::services::Services;
 
-/// Named path parameters of the matched route (`/api/items/:id` → `id`).
+/// Where the matched route's parameters are in the request path: byte ranges, plus decoded copies for
+/// values that contained `%` escapes. Filled by the router without allocating in the common case.
 #[derive(Debug, Default, Clone)]
-pub struct Params {
-    pub(crate) pairs: Vec<(Arc<str>, String)>,
+pub(crate) struct RawParams {
+    inline: [(u32, u32); RawParams::INLINE],
+    len: usize,
+    overflow: Vec<(u32, u32)>,
+    decoded: Vec<(usize, String)>,
 }
 
-impl Params {
-    /// The value of parameter `name` (percent-decoded).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| v.as_str())
+impl RawParams {
+    const INLINE: usize = 6;
+
+    pub(crate) fn push(&mut self, range: (u32, u32), decoded: Option<String>) {
+        let index = self.len;
+        if index < Self::INLINE {
+            self.inline[index] = range;
+        } else {
+            self.overflow.push(range);
+        }
+        if let Some(value) = decoded {
+            self.decoded.push((index, value));
+        }
+        self.len += 1;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn value_for_test(&self, index: usize, path: &str) -> String {
+        self.value(index, path).unwrap_or_default().to_owned()
+    }
+
+    fn value<'a>(&'a self, index: usize, path: &'a str) -> Option<&'a str> {
+        if index >= self.len {
+            return None;
+        }
+        if let Some((_, value)) = self.decoded.iter().find(|(i, _)| *i == index) {
+            return Some(value);
+        }
+        let (start, end) = if index < Self::INLINE {
+            self.inline[index]
+        } else {
+            self.overflow[index - Self::INLINE]
+        };
+        path.get(start as usize..end as usize)
+    }
+}
+
+/// Named path parameters of the matched route (`/api/items/:id` → `id`), percent-decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a> {
+    path: &'a str,
+    names: &'a [Box<str>],
+    raw: &'a RawParams,
+}
+
+impl<'a> Params<'a> {
+    /// The value of parameter `name`.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        let index = self.names.iter().position(|n| &**n == name)?;
+        self.raw.value(index, self.path)
     }
 
     /// All parameters in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (&**k, v.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let (path, raw) = (self.path, self.raw);
+        self.names
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, name)| raw.value(i, path).map(|v| (&**name, v)))
     }
 
     /// Number of parameters.
     pub fn len(&self) -> usize {
-        self.pairs.len()
+        self.raw.len
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+        self.raw.len == 0
     }
 }
 
@@ -65,7 +116,8 @@ pub struct Ctx {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
-    pub(crate) params: Params,
+    pub(crate) params: RawParams,
+    pub(crate) param_names: Arc<[Box<str>]>,
     pub(crate) body: Bytes,
     pub(crate) request_id: String,
     pub(crate) route: Arc<str>,
@@ -107,13 +159,17 @@ impl Ctx {
     }
 
     /// Path parameters.
-    pub fn params(&self) -> &Params {
-        &self.params
+    pub fn params(&self) -> Params<'_> {
+        Params {
+            path: self.uri.path(),
+            names: &self.param_names,
+            raw: &self.params,
+        }
     }
 
-    /// One path parameter.
+    /// One path parameter (percent-decoded).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name)
+        self.params().get(name)
     }
 
     /// One path parameter parsed as `T`.

@@ -6,10 +6,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use super::io::WatchedStream;
 use super::service::{App, ConnService, ConnState};
 
 /// Serve `listener` until `shutdown` resolves, then stop accepting, let in-flight requests finish
@@ -22,11 +23,10 @@ pub(crate) async fn serve(
     let max = app.config.max_connections.min(Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The header-read timeout is enforced by each connection's watchdog (see `connection`), not by
+    // hyper's timer, which would allocate and register a timer for every request.
     let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(app.config.header_read_timeout)
-        .keep_alive(true);
+    builder.header_read_timeout(None).keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -89,14 +89,24 @@ async fn connection(
         app: app.clone(),
         conn: state.clone(),
     };
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let io = WatchedStream::new(stream, state.clone(), app.started);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    let idle = app.config.idle_timeout;
+    let idle_ms = app.config.idle_timeout.as_millis() as u64;
+    let head_ms = app.config.header_read_timeout.as_millis() as u64;
+    // One periodic check per connection enforces both timeouts.
+    let shortest = if head_ms == 0 {
+        idle_ms
+    } else {
+        head_ms.min(idle_ms)
+    };
+    let tick = Duration::from_millis((shortest / 4).clamp(10, 1000));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut closing = *stop_rx.borrow_and_update();
     if closing {
         conn.as_mut().graceful_shutdown();
     }
-    let mut deadline = tokio::time::Instant::now() + idle;
     loop {
         tokio::select! {
             result = conn.as_mut() => {
@@ -111,19 +121,21 @@ async fn connection(
                     closing = true;
                 }
             }
-            () = tokio::time::sleep_until(deadline), if !closing => {
-                let now_ms = app.started.elapsed().as_millis() as u64;
-                let idle_ms = idle.as_millis() as u64;
+            _ = ticks.tick(), if !closing => {
                 if state.in_flight.load(Ordering::Relaxed) > 0 {
-                    deadline = tokio::time::Instant::now() + idle;
-                } else {
-                    let idle_for = now_ms.saturating_sub(state.last_active_ms.load(Ordering::Relaxed));
-                    if idle_for >= idle_ms {
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                    } else {
-                        deadline = tokio::time::Instant::now() + Duration::from_millis(idle_ms - idle_for);
-                    }
+                    continue;
+                }
+                let now_ms = app.started.elapsed().as_millis() as u64;
+                let head_since = state.head_since_ms.load(Ordering::Relaxed);
+                if head_ms > 0 && head_since > 0 && now_ms + 1 - head_since >= head_ms {
+                    // A request head that never completes (slowloris), or a silent new connection.
+                    tracing::debug!(target: "webstir::http", "closing a connection that did not send a request head in time");
+                    break;
+                }
+                let idle_for = now_ms.saturating_sub(state.last_active_ms.load(Ordering::Relaxed));
+                if idle_for >= idle_ms {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
                 }
             }
         }

@@ -8,6 +8,7 @@ use hyper::body::{Body as _, Incoming};
 pub(crate) enum BodyError {
     TooLarge,
     Aborted,
+    TimedOut,
 }
 
 pub(crate) fn declared_too_large(body: &Incoming, limit: u64) -> bool {

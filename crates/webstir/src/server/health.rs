@@ -43,10 +43,15 @@ impl Readiness {
     }
 
     pub(crate) fn health(&self, started: Instant) -> Response<Body> {
-        let uptime = started.elapsed().as_secs_f64();
+        // Seconds with millisecond precision, formatted from integers (no float formatting per probe).
+        let uptime = started.elapsed();
         response::json(
             StatusCode::OK,
-            format!("{{\"ok\":true,\"uptime\":{uptime}}}"),
+            format!(
+                "{{\"ok\":true,\"uptime\":{}.{:03}}}",
+                uptime.as_secs(),
+                uptime.subsec_millis()
+            ),
         )
     }
 

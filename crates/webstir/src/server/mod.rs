@@ -2,7 +2,9 @@
 
 pub(crate) mod accept;
 pub(crate) mod body;
+pub(crate) mod deadline;
 pub(crate) mod health;
+pub(crate) mod io;
 pub(crate) mod metrics;
 pub(crate) mod request_id;
 pub(crate) mod response;

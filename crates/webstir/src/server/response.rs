@@ -75,7 +75,11 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
     let has_content_type = reply.has_header(&CONTENT_TYPE);
     let has_cache_control = reply.has_header(&CACHE_CONTROL);
     let Reply { headers, kind, .. } = reply;
-    let mut extra: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
+    // Handler headers first; the runtime's own headers below replace same-named ones.
+    let mut map = http::HeaderMap::new();
+    for (name, value) in headers {
+        map.append(name, value);
+    }
     let body: Bytes = match kind {
         ReplyKind::Empty => Bytes::new(),
         ReplyKind::Body {
@@ -83,13 +87,13 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
             content_type,
         } => {
             if !has_content_type {
-                extra.push((CONTENT_TYPE, HeaderValue::from_static(content_type)));
+                map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             }
             bytes
         }
         ReplyKind::Redirect { location } => match HeaderValue::from_str(&location) {
             Ok(value) => {
-                extra.push((LOCATION, value));
+                map.insert(LOCATION, value);
                 Bytes::new()
             }
             Err(_) => {
@@ -133,50 +137,52 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
                 )
                 .with_details(serde_json::json!(issues));
                 let mut response = errors_body(status, &[error]);
-                for (name, value) in headers {
-                    response.headers_mut().append(name, value);
+                for (name, value) in map.drain() {
+                    if let Some(name) = name {
+                        response.headers_mut().append(name, value);
+                    }
                 }
                 return Built {
                     response,
                     failure: Some("invalid fragment response".to_owned()),
                 };
             }
-            extra.push((
+            map.insert(
                 http::HeaderName::from_static("x-webstir-fragment-cache"),
                 HeaderValue::from_static("bypass"),
-            ));
+            );
             if let Ok(v) = target_value {
-                extra.push((
+                map.insert(
                     http::HeaderName::from_static("x-webstir-fragment-target"),
                     v,
-                ));
+                );
             }
             if let Ok(Some(v)) = selector_value {
-                extra.push((
+                map.insert(
                     http::HeaderName::from_static("x-webstir-fragment-selector"),
                     v,
-                ));
+                );
             }
             if let Some(mode) = mode {
-                extra.push((
+                map.insert(
                     http::HeaderName::from_static("x-webstir-fragment-mode"),
                     HeaderValue::from_static(mode.as_str()),
-                ));
+                );
             }
             if !has_cache_control {
-                extra.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+                map.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
             if !has_content_type {
-                extra.push((
+                map.insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
-                ));
+                );
             }
             html
         }
         ReplyKind::Errors(errors) => {
             if !has_content_type {
-                extra.push((CONTENT_TYPE, JSON));
+                map.insert(CONTENT_TYPE, JSON);
             }
             Bytes::from(
                 serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default(),
@@ -191,13 +197,7 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
     };
     let mut response = Response::new(Full::new(if head { Bytes::new() } else { body }));
     *response.status_mut() = status;
-    let map = response.headers_mut();
-    for (name, value) in headers {
-        map.append(name, value);
-    }
-    for (name, value) in extra {
-        map.insert(name, value);
-    }
+    *response.headers_mut() = map;
     Built {
         response,
         failure: None,

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use http::Method;
 
-use crate::context::Params;
+use crate::context::RawParams;
 use crate::module::{Handler, Route};
 
 enum Segment {
     Literal(Box<str>),
-    Param(Arc<str>),
+    Param,
 }
 
 pub(crate) struct RouteEntry {
@@ -17,11 +17,12 @@ pub(crate) struct RouteEntry {
     pub(crate) name: Arc<str>,
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) requirement: webstir_auth::Requirement,
+    pub(crate) param_names: Arc<[Box<str>]>,
     segments: Box<[Segment]>,
 }
 
 pub(crate) enum Match<'a> {
-    Route(&'a RouteEntry, Params),
+    Route(&'a RouteEntry, RawParams),
     MethodNotAllowed(Vec<Method>),
     NotFound,
 }
@@ -41,12 +42,16 @@ impl Router {
             .filter_map(|route| {
                 let handler = route.handler.clone()?;
                 let def = &route.definition;
+                let mut param_names: Vec<Box<str>> = Vec::new();
                 let segments = def
                     .path
                     .split('/')
                     .filter(|s| !s.is_empty())
                     .map(|s| match s.strip_prefix(':') {
-                        Some(name) if !name.is_empty() => Segment::Param(Arc::from(name)),
+                        Some(name) if !name.is_empty() => {
+                            param_names.push(name.into());
+                            Segment::Param
+                        }
                         _ => Segment::Literal(s.into()),
                     })
                     .collect();
@@ -55,6 +60,7 @@ impl Router {
                     name: Arc::from(def.name.as_str()),
                     handler,
                     requirement: crate::auth::requirement(def.auth.as_ref()),
+                    param_names: param_names.into(),
                     segments,
                 })
             })
@@ -67,11 +73,10 @@ impl Router {
     }
 
     pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut allowed: Vec<Method> = Vec::new();
-        let mut head_fallback: Option<(&RouteEntry, Params)> = None;
+        let mut head_fallback: Option<(&RouteEntry, RawParams)> = None;
         for route in &self.routes {
-            let Some(params) = route.matches(&parts) else {
+            let Some(params) = route.matches(path) else {
                 continue;
             };
             if route.method == *method {
@@ -96,22 +101,27 @@ impl Router {
 }
 
 impl RouteEntry {
-    fn matches(&self, parts: &[&str]) -> Option<Params> {
-        if parts.len() != self.segments.len() {
-            return None;
-        }
-        let mut params = Params::default();
-        for (segment, part) in self.segments.iter().zip(parts) {
+    fn matches(&self, path: &str) -> Option<RawParams> {
+        let base = path.as_ptr() as usize;
+        let mut parts = path.split('/').filter(|s| !s.is_empty());
+        let mut params = RawParams::default();
+        for segment in self.segments.iter() {
+            let part = parts.next()?;
             match segment {
                 Segment::Literal(lit) => {
-                    if **lit != **part {
+                    if **lit != *part {
                         return None;
                     }
                 }
-                Segment::Param(name) => params.pairs.push((name.clone(), percent_decode(part))),
+                Segment::Param => {
+                    let start = part.as_ptr() as usize - base;
+                    let range = (start as u32, (start + part.len()) as u32);
+                    let decoded = part.contains('%').then(|| percent_decode(part));
+                    params.push(range, decoded);
+                }
             }
         }
-        Some(params)
+        parts.next().is_none().then_some(params)
     }
 }
 
@@ -174,8 +184,17 @@ mod tests {
         match r.find(&Method::GET, "/api/items/a%20b/parts/7/") {
             Match::Route(route, params) => {
                 assert_eq!(&*route.name, "part");
-                assert_eq!(params.get("id"), Some("a b"));
-                assert_eq!(params.get("part"), Some("7"));
+                let path = "/api/items/a%20b/parts/7/";
+                let view: Vec<(String, String)> = route
+                    .param_names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.to_string(), params_value(&params, i, path)))
+                    .collect();
+                assert_eq!(
+                    view,
+                    [("id".into(), "a b".into()), ("part".into(), "7".into())]
+                );
             }
             _ => panic!("expected a match"),
         }
@@ -193,6 +212,10 @@ mod tests {
             r.find(&Method::HEAD, "/api/items/1"),
             Match::Route(..)
         ));
+    }
+
+    fn params_value(params: &RawParams, index: usize, path: &str) -> String {
+        params.value_for_test(index, path)
     }
 
     #[test]

@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use tracing::Instrument;
 
 use super::body::{self, BodyError};
+use super::deadline::{Deadline, Elapsed};
 use super::health::Readiness;
 use super::request_id;
 use super::response::{self, Body, Built};
@@ -43,13 +44,18 @@ pub(crate) struct ConnState {
     pub(crate) in_flight: AtomicUsize,
     /// Milliseconds since `App::started` of the last request start or end.
     pub(crate) last_active_ms: AtomicU64,
+    /// 1 + milliseconds since `App::started` when the current request head began to arrive (or the
+    /// connection opened); 0 when no head is pending.
+    pub(crate) head_since_ms: AtomicU64,
 }
 
 impl ConnState {
     pub(crate) fn new(app: &App) -> Self {
+        let now = app.started.elapsed().as_millis() as u64;
         Self {
             in_flight: AtomicUsize::new(0),
-            last_active_ms: AtomicU64::new(app.started.elapsed().as_millis() as u64),
+            last_active_ms: AtomicU64::new(now),
+            head_since_ms: AtomicU64::new(now + 1),
         }
     }
 }
@@ -83,6 +89,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let app = self.app.clone();
         let conn = self.conn.clone();
         conn.in_flight.fetch_add(1, Ordering::Relaxed);
+        conn.head_since_ms.store(0, Ordering::Relaxed);
         Box::pin(async move {
             let _guard = InFlight {
                 conn: &conn,
@@ -191,32 +198,49 @@ impl App {
         let body = if method == Method::GET || head {
             bytes::Bytes::new()
         } else {
-            match body::read(incoming, self.config.body_limit).await {
+            let reading = std::pin::pin!(body::read(incoming, self.config.body_limit));
+            let read = match Deadline::new(reading, self.config.request_timeout).await {
+                Ok(read) => read,
+                Err(Elapsed) => Err(BodyError::TimedOut),
+            };
+            match read {
                 Ok(bytes) => bytes,
-                Err(BodyError::TooLarge) => {
-                    let mut res = response::json_value(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        &serde_json::json!({
-                            "error": "payload_too_large",
-                            "message": format!("Request body exceeded {} bytes.", self.config.body_limit),
-                        }),
-                    );
+                Err(err) => {
+                    let (status, body) = match err {
+                        BodyError::TooLarge => (
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            serde_json::json!({
+                                "error": "payload_too_large",
+                                "message": format!("Request body exceeded {} bytes.", self.config.body_limit),
+                            }),
+                        ),
+                        BodyError::TimedOut => (
+                            StatusCode::REQUEST_TIMEOUT,
+                            serde_json::json!({
+                                "error": "request_timeout",
+                                "message": "The request body did not arrive in time.",
+                            }),
+                        ),
+                        BodyError::Aborted => (
+                            StatusCode::BAD_REQUEST,
+                            serde_json::json!({
+                                "error": "bad_request",
+                                "message": "The request body could not be read.",
+                            }),
+                        ),
+                    };
+                    let mut res = response::json_value(status, &body);
                     res.headers_mut().insert(X_REQUEST_ID, id_header);
                     res.headers_mut()
                         .insert(CONNECTION, HeaderValue::from_static("close"));
-                    self.finish(&span, &request_id, &method, &route.name, 413, start);
-                    return res;
-                }
-                Err(BodyError::Aborted) => {
-                    let mut res = response::json_value(
-                        StatusCode::BAD_REQUEST,
-                        &serde_json::json!({
-                            "error": "bad_request",
-                            "message": "The request body could not be read.",
-                        }),
+                    self.finish(
+                        &span,
+                        &request_id,
+                        &method,
+                        &route.name,
+                        status.as_u16(),
+                        start,
                     );
-                    res.headers_mut().insert(X_REQUEST_ID, id_header);
-                    self.finish(&span, &request_id, &method, &route.name, 400, start);
                     return res;
                 }
             }
@@ -255,6 +279,7 @@ impl App {
             uri: parts.uri,
             headers: parts.headers,
             params,
+            param_names: route.param_names.clone(),
             body,
             request_id,
             route: route.name.clone(),
@@ -263,7 +288,9 @@ impl App {
             auth,
             services: self.services.clone(),
         };
-        let request_id = ctx.request_id.clone();
+        // The span carries the request id from here on; `finish` only needs it when the span is off,
+        // and then the `request.completed` event is off too.
+        let request_id = "";
         let expose = self.expose_errors();
 
         let handler = route.handler.clone();
@@ -274,24 +301,22 @@ impl App {
                 let fut = AssertUnwindSafe(fut)
                     .catch_unwind()
                     .instrument(span.clone());
-                let result = match self.config.request_timeout {
-                    Some(limit) => match tokio::time::timeout(limit, fut).await {
-                        Ok(r) => r,
-                        Err(_) => {
-                            let mut res = response::json_value(
-                                StatusCode::SERVICE_UNAVAILABLE,
-                                &serde_json::json!({
-                                    "error": "request_timeout",
-                                    "message": format!("The request took longer than {} ms.", limit.as_millis()),
-                                }),
-                            );
-                            res.headers_mut().insert(X_REQUEST_ID, id_header);
-                            tracing::error!(target: "webstir::http", parent: &span, timeout_ms = limit.as_millis() as u64, "request handler timed out");
-                            self.finish(&span, &request_id, &method, &route.name, 503, start);
-                            return res;
-                        }
-                    },
-                    None => fut.await,
+                let result = match Deadline::new(fut, self.config.request_timeout).await {
+                    Ok(result) => result,
+                    Err(Elapsed) => {
+                        let limit = self.config.request_timeout.unwrap_or_default();
+                        let mut res = response::json_value(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            &serde_json::json!({
+                                "error": "request_timeout",
+                                "message": format!("The request took longer than {} ms.", limit.as_millis()),
+                            }),
+                        );
+                        res.headers_mut().insert(X_REQUEST_ID, id_header);
+                        tracing::error!(target: "webstir::http", parent: &span, timeout_ms = limit.as_millis() as u64, "request handler timed out");
+                        self.finish(&span, request_id, &method, &route.name, 503, start);
+                        return res;
+                    }
                 };
                 result.map_err(|payload| panic_message(&*payload))
             }
@@ -317,7 +342,7 @@ impl App {
         response.headers_mut().insert(X_REQUEST_ID, id_header);
         self.finish(
             &span,
-            &request_id,
+            request_id,
             &method,
             &route.name,
             response.status().as_u16(),

@@ -493,3 +493,39 @@ async fn connections_over_the_cap_wait_until_one_closes() {
     assert_eq!(res.status, 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_that_trickles_in_too_slowly_is_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = start(&[("REQUEST_TIMEOUT_MS", "300")]).await;
+    let mut stream = tokio::net::TcpStream::connect(app.client.addr())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nonly ten b")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(9), stream.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the server answered and closed");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_anything_is_closed() {
+    use tokio::io::AsyncReadExt;
+    let app = start(&[("HTTP_HEADER_TIMEOUT_MS", "300")]).await;
+    let mut stream = tokio::net::TcpStream::connect(app.client.addr())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let closed = tokio::time::timeout(Duration::from_secs(9), stream.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "closed without a response"
+    );
+    app.stop().await;
+}
