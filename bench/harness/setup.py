@@ -284,16 +284,14 @@ def ensure_loco():
     app = os.path.join(CACHE, "loco-app", "bench_loco")
     if not os.path.exists(os.path.join(app, "Cargo.toml")):
         os.makedirs(os.path.dirname(app), exist_ok=True)
-        log("Loco: loco new (lightweight service, no DB, no background workers, no assets)")
-        env = dict(os.environ, LOCO_APP_NAME="bench_loco", LOCO_TEMPLATE="lightweight-service")
-        ok, out = run([cli, "new", "--name", "bench_loco", "--db", "none", "--bg", "none", "--assets", "none",
-                       "--allow-in-git-repo"], cwd=os.path.dirname(app), env=env, timeout=600)
+        log("Loco: loco new (lightweight: no DB, blocking workers, no assets)")
+        ok, out = run([cli, "new", "--name", "bench_loco", "--db", "none", "--bg", "blocking", "--assets", "none",
+                       "--allow-in-git-repo"], cwd=os.path.dirname(app), timeout=600)
         if not ok or not os.path.exists(os.path.join(app, "Cargo.toml")):
             log("Loco skipped: loco new failed: " + out.strip()[-600:])
             return None
     # Overlay our files (routes + production config) and build when they changed.
-    overlay = [("bench.rs", os.path.join("src", "controllers", "bench.rs")),
-               ("production.yaml", os.path.join("config", "production.yaml"))]
+    overlay = [("bench.rs", os.path.join("src", "controllers", "bench.rs"))]
     want = digest(*[os.path.join(src, a) for a, _ in overlay], os.path.join(src, "patch.py"))
     stamp = os.path.join(app, ".bench-built")
     binary = os.path.join(app, "target", "release", "bench_loco-cli")

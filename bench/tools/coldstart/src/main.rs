@@ -5,8 +5,9 @@
 //! ```
 //!
 //! Each run uses port `P + run` (set as `PORT` in the child's environment), polls with a fresh connection
-//! every 100 µs (`Connection: close`), then sends SIGTERM (SIGKILL after 2 s) and reaps the child. Prints
-//! one JSON object: `{"runs_ms":[…],"median_ms":…,"min_ms":…,"max_ms":…}`.
+//! every 100 µs (`Connection: close`), then sends SIGTERM (SIGKILL after 2 s) and reaps the child. The last
+//! run also reads the server's idle RSS 500 ms after its first 200. Prints one JSON object:
+//! `{"runs_ms":[…],"median_ms":…,"min_ms":…,"max_ms":…,"idle_rss_kib":…}`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -46,7 +47,20 @@ fn probe(addr: &SocketAddr, path: &str) -> bool {
     &head == b"HTTP/1.1 200"
 }
 
-fn one_run(cmd: &[String], port: u16, path: &str, server_cpu: usize) -> Result<f64, String> {
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One cold start: (ms to the first 200, idle RSS in KiB 500 ms later when `idle_rss`).
+fn one_run(
+    cmd: &[String],
+    port: u16,
+    path: &str,
+    server_cpu: usize,
+    idle_rss: bool,
+) -> Result<(f64, Option<u64>), String> {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut command = Command::new(&cmd[0]);
     command
@@ -65,7 +79,14 @@ fn one_run(cmd: &[String], port: u16, path: &str, server_cpu: usize) -> Result<f
     let mut result = Err(format!("no 200 on {path} within 15 s"));
     while Instant::now() < deadline {
         if probe(&addr, path) {
-            result = Ok(start.elapsed().as_secs_f64() * 1000.0);
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            let rss = if idle_rss {
+                std::thread::sleep(Duration::from_millis(500));
+                rss_kib(child.id())
+            } else {
+                None
+            };
+            result = Ok((ms, rss));
             break;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -120,9 +141,14 @@ fn main() -> ExitCode {
         eprintln!("coldstart: could not pin the poller to CPU {client_cpu}: {e}");
     }
     let mut times = Vec::with_capacity(runs);
+    let mut idle_rss = None;
     for run in 0..runs {
-        match one_run(cmd, port + run as u16, &path, server_cpu) {
-            Ok(ms) => times.push(ms),
+        // The idle RSS is read once, in the last run (500 ms after the first 200, no traffic since).
+        match one_run(cmd, port + run as u16, &path, server_cpu, run + 1 == runs) {
+            Ok((ms, rss)) => {
+                times.push(ms);
+                idle_rss = idle_rss.or(rss);
+            }
             Err(e) => {
                 eprintln!("coldstart: {e}");
                 return ExitCode::FAILURE;
@@ -138,10 +164,11 @@ fn main() -> ExitCode {
     };
     let list: Vec<String> = times.iter().map(|t| format!("{t:.3}")).collect();
     println!(
-        "{{\"runs_ms\":[{}],\"median_ms\":{median:.3},\"min_ms\":{:.3},\"max_ms\":{:.3}}}",
+        "{{\"runs_ms\":[{}],\"median_ms\":{median:.3},\"min_ms\":{:.3},\"max_ms\":{:.3},\"idle_rss_kib\":{}}}",
         list.join(","),
         sorted[0],
-        sorted[sorted.len() - 1]
+        sorted[sorted.len() - 1],
+        idle_rss.map_or("null".to_owned(), |r| r.to_string())
     );
     ExitCode::SUCCESS
 }
