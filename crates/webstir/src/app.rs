@@ -394,12 +394,9 @@ pub fn run(module: Module) -> ExitCode {
                 Err(err) => return fail(err),
             };
             crate::logging::init(&config);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
-                Err(err) => return fail(format!("could not start the async runtime: {err}")),
+                Err(code) => return code,
             };
             let services = match crate::services::Services::open(&module, &env) {
                 Ok(services) => services,
@@ -423,12 +420,9 @@ pub fn run(module: Module) -> ExitCode {
             for warning in warnings {
                 tracing::warn!(target: "webstir::app", "{warning}");
             }
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
-                Err(err) => return fail(format!("could not start the async runtime: {err}")),
+                Err(code) => return code,
             };
             runtime.block_on(async move {
                 match Server::bind(&module, env.clone(), config.clone()).await {

@@ -76,14 +76,18 @@ impl Env {
 /// The workspace root: `WORKSPACE_ROOT` (when not blank), else `WEBSTIR_WORKSPACE_ROOT`, else the
 /// current directory. Relative SQLite paths and env files are resolved against it.
 pub fn workspace_root() -> PathBuf {
-    for name in ["WORKSPACE_ROOT", "WEBSTIR_WORKSPACE_ROOT"] {
-        if let Ok(value) = std::env::var(name)
-            && !value.trim().is_empty()
-        {
-            return PathBuf::from(value.trim());
-        }
-    }
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+    root_from(|name| std::env::var(name).ok())
+}
+
+/// The workspace-root precedence over any variable source (the process, or an [`Env`] snapshot).
+pub(crate) fn root_from(get: impl Fn(&str) -> Option<String>) -> PathBuf {
+    ["WORKSPACE_ROOT", "WEBSTIR_WORKSPACE_ROOT"]
+        .into_iter()
+        .filter_map(get)
+        .map(|value| value.trim().to_owned())
+        .find(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
 }
 
 /// Load `.env.local` then `.env` from `root` into the process environment without overriding

@@ -46,6 +46,14 @@ mod reply;
 mod server;
 mod services;
 
+/// The text of a panic payload (`panic!("…")` gives `&str` or `String`), if it has one.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
 pub use app::{Server, StartError, run, shutdown_signal};
 pub use auth::{AuthArgs, AuthSetupError};
 pub use config::{Config, ConfigError, LogFormat};

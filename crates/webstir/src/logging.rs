@@ -31,13 +31,7 @@ pub(crate) fn init(config: &Config) {
         _ => builder.compact().with_target(false).try_init(),
     };
     std::panic::set_hook(Box::new(|info| {
-        let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
-            (*s).to_owned()
-        } else if let Some(s) = info.payload().downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "panic".to_owned()
-        };
+        let message = crate::panic_text(info.payload()).unwrap_or("panic");
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))

@@ -22,10 +22,7 @@ pub struct ServicesError(#[from] webstir_db::Error);
 /// The workspace root as seen through `env` (`WORKSPACE_ROOT`, `WEBSTIR_WORKSPACE_ROOT`, else the
 /// current directory).
 pub(crate) fn root_of(env: &Env) -> PathBuf {
-    env.get_trimmed("WORKSPACE_ROOT")
-        .or_else(|| env.get_trimmed("WEBSTIR_WORKSPACE_ROOT"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+    crate::env::root_from(|name| env.get(name).map(str::to_owned))
 }
 
 /// Whether the module uses a database: it declares the `db` capability or has migrations, or

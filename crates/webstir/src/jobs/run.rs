@@ -115,13 +115,7 @@ impl Runner {
 }
 
 fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
-    let message = if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string payload".to_owned()
-    };
+    let message = crate::panic_text(payload).unwrap_or("a non-string payload");
     format!("panicked: {message}")
 }
 

@@ -1,7 +1,7 @@
 //! Health and readiness: `/api/health`, `/healthz`, `/readyz`.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http::{Response, StatusCode};
@@ -12,13 +12,9 @@ use crate::module::BoxFuture;
 /// A readiness check: `Ok(())` when the dependency is usable, `Err(reason)` otherwise.
 pub(crate) type Check = Arc<dyn Fn() -> BoxFuture<Result<(), String>> + Send + Sync>;
 
-const BOOTING: u8 = 0;
-const READY: u8 = 1;
-const FAILED: u8 = 2;
-
 pub(crate) struct Readiness {
-    state: AtomicU8,
-    failure: Mutex<Option<String>>,
+    /// False while start-up work (migrations) runs.
+    ready: AtomicBool,
     manifest: serde_json::Value,
     checks: Vec<(String, Check)>,
 }
@@ -26,8 +22,7 @@ pub(crate) struct Readiness {
 impl Readiness {
     pub(crate) fn new(manifest: serde_json::Value, checks: Vec<(String, Check)>) -> Self {
         Self {
-            state: AtomicU8::new(BOOTING),
-            failure: Mutex::new(None),
+            ready: AtomicBool::new(false),
             manifest,
             checks,
         }
@@ -35,11 +30,11 @@ impl Readiness {
 
     /// Whether start-up has not finished yet (routes answer 503 meanwhile).
     pub(crate) fn is_booting(&self) -> bool {
-        self.state.load(Ordering::Acquire) == BOOTING
+        !self.ready.load(Ordering::Acquire)
     }
 
     pub(crate) fn set_ready(&self) {
-        self.state.store(READY, Ordering::Release);
+        self.ready.store(true, Ordering::Release);
     }
 
     pub(crate) fn health(&self, started: Instant) -> Response<Body> {
@@ -56,24 +51,12 @@ impl Readiness {
     }
 
     pub(crate) async fn ready(&self, metrics: Option<serde_json::Value>) -> Response<Body> {
-        match self.state.load(Ordering::Acquire) {
-            BOOTING => response::json_value(
+        match self.ready.load(Ordering::Acquire) {
+            false => response::json_value(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &serde_json::json!({ "status": "booting" }),
             ),
-            FAILED => {
-                let message = self
-                    .failure
-                    .lock()
-                    .ok()
-                    .and_then(|m| m.clone())
-                    .unwrap_or_default();
-                response::json_value(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &serde_json::json!({ "status": "error", "message": message }),
-                )
-            }
-            _ => {
+            true => {
                 for (name, check) in &self.checks {
                     let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
                     let failure = match outcome {

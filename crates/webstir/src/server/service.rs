@@ -101,13 +101,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
+    crate::panic_text(payload)
+        .unwrap_or("panic with a non-string payload")
+        .to_owned()
 }
 
 impl App {
