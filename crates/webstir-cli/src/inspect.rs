@@ -180,15 +180,13 @@ fn access_text(rule: &webstir_manifest::AccessRule) -> String {
 
 #[cfg(test)]
 mod access_tests {
-    use webstir_manifest::{AccessMode, AccessRule};
+    use webstir_manifest::AccessRule;
 
     #[test]
     fn access_rules_are_shown_with_scopes_and_roles() {
-        let rule = AccessRule {
-            mode: AccessMode::Authenticated,
-            scopes: vec!["accounts:write".into()],
-            roles: vec!["admin".into(), "owner".into()],
-        };
+        let rule = AccessRule::authenticated()
+            .scopes(["accounts:write"])
+            .roles(["admin", "owner"]);
         assert_eq!(
             super::access_text(&rule),
             " [auth: authenticated; scopes: accounts:write; roles: admin, owner]"

@@ -2,11 +2,22 @@ use std::fmt;
 
 /// One problem found while validating a manifest: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValidationIssue {
     /// Dotted path to the offending field, e.g. `routes.0.method`.
     pub path: String,
     /// What is wrong with it.
     pub message: String,
+}
+
+impl ValidationIssue {
+    /// An issue at `path` (dotted, e.g. `routes.0.method`) described by `message`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for ValidationIssue {

@@ -7,11 +7,25 @@
 //! JSON field names and shapes match the original webstir contract (contract version `1.0.0`), so a
 //! manifest written by webstir in Rust is interchangeable with one written by the original runtime.
 //!
-//! ```
-//! use webstir_manifest::{ModuleManifest, RouteDefinition, HttpMethod};
+//! # Building values
 //!
-//! let mut manifest = ModuleManifest::new("@demo/backend", "0.1.0");
-//! manifest.routes.push(RouteDefinition::new("listAccounts", HttpMethod::Get, "/api/accounts"));
+//! The contract grows by adding optional fields and enum variants, so its structs and enums are
+//! `#[non_exhaustive]`: fields stay `pub` for reading and changing, but outside this crate values
+//! are built with constructors instead of struct literals. Each struct has a `new(required…)`
+//! constructor (or `Default` when every field is optional) and `#[must_use]` builder methods named
+//! after the optional fields, e.g. `SessionSpec::new(SessionMode::Required).write(true)`,
+//! `FormSpec::urlencoded().csrf(true)` or `AccessRule::authenticated().scopes(["accounts:read"])`.
+//! A `match` on one of the enums needs a wildcard arm.
+//!
+//! ```
+//! use webstir_manifest::{AccessRule, HttpMethod, JobDefinition, ModuleManifest, RouteDefinition};
+//!
+//! let manifest = ModuleManifest::new("@demo/backend", "0.1.0")
+//!     .route(
+//!         RouteDefinition::new("listAccounts", HttpMethod::Get, "/api/accounts")
+//!             .auth(AccessRule::authenticated().scopes(["accounts:read"])),
+//!     )
+//!     .job(JobDefinition::new("nightly").schedule("@daily"));
 //! manifest.validate().unwrap();
 //! let json = serde_json::to_value(&manifest).unwrap();
 //! assert_eq!(json["contractVersion"], "1.0.0");

@@ -13,6 +13,7 @@ fn default_contract_version() -> String {
 /// What kind of module a manifest describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ModuleKind {
     /// A frontend module.
     Frontend,
@@ -23,6 +24,7 @@ pub enum ModuleKind {
 /// The module manifest: what a backend module offers, as written to `.webstir/backend-manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ModuleManifest {
     /// Contract version (`1.0.0`).
     #[serde(default = "default_contract_version")]
@@ -103,11 +105,89 @@ impl ModuleManifest {
         text.push('\n');
         text
     }
+
+    /// Set the module kind.
+    #[must_use]
+    pub fn kind(mut self, kind: ModuleKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Set the capability tags (replaces the list).
+    #[must_use]
+    pub fn capabilities<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
+        self.capabilities = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set the asset list (replaces the list).
+    #[must_use]
+    pub fn assets<S: Into<String>>(mut self, assets: impl IntoIterator<Item = S>) -> Self {
+        self.assets = assets.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Add request hook metadata.
+    #[must_use]
+    pub fn request_hook(mut self, hook: RequestHookDefinition) -> Self {
+        self.request_hooks.push(hook);
+        self
+    }
+
+    /// Add a route (routes match in the order they are added).
+    #[must_use]
+    pub fn route(mut self, route: RouteDefinition) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Add a request-time view.
+    #[must_use]
+    pub fn view(mut self, view: ViewDefinition) -> Self {
+        self.views.push(view);
+        self
+    }
+
+    /// Add a job.
+    #[must_use]
+    pub fn job(mut self, job: JobDefinition) -> Self {
+        self.jobs.push(job);
+        self
+    }
+
+    /// Add a published event.
+    #[must_use]
+    pub fn event(mut self, event: EventDefinition) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// Add a provided service.
+    #[must_use]
+    pub fn service(mut self, service: ServiceDefinition) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Set the name of the init hook.
+    #[must_use]
+    pub fn init(mut self, hook: impl Into<String>) -> Self {
+        self.init = Some(hook.into());
+        self
+    }
+
+    /// Set the name of the dispose hook.
+    #[must_use]
+    pub fn dispose(mut self, hook: impl Into<String>) -> Self {
+        self.dispose = Some(hook.into());
+        self
+    }
 }
 
 /// Phase of a request hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub enum RequestHookPhase {
     /// Before auth is resolved.
     BeforeAuth,
@@ -120,6 +200,7 @@ pub enum RequestHookPhase {
 /// Request hook metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RequestHookDefinition {
     /// Hook id.
     pub id: String,
@@ -135,9 +216,37 @@ pub struct RequestHookDefinition {
     pub description: Option<String>,
 }
 
+impl RequestHookDefinition {
+    /// Metadata of the hook `id`, running in `phase` at position `order` within it.
+    pub fn new(id: impl Into<String>, phase: RequestHookPhase, order: i64) -> Self {
+        Self {
+            id: id.into(),
+            phase,
+            order,
+            summary: None,
+            description: None,
+        }
+    }
+
+    /// Set the summary.
+    #[must_use]
+    pub fn summary(mut self, text: impl Into<String>) -> Self {
+        self.summary = Some(text.into());
+        self
+    }
+
+    /// Set the description.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+}
+
 /// A request-time view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ViewDefinition {
     /// View name.
     pub name: String,
@@ -167,6 +276,80 @@ pub struct ViewDefinition {
     /// SSG options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssg: Option<SsgSpec>,
+}
+
+impl ViewDefinition {
+    /// A view with just a name and path pattern.
+    pub fn new(name: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+            summary: None,
+            description: None,
+            tags: Vec::new(),
+            params: None,
+            data: None,
+            render_mode: None,
+            static_paths: Vec::new(),
+            ssg: None,
+        }
+    }
+
+    /// Set the summary.
+    #[must_use]
+    pub fn summary(mut self, text: impl Into<String>) -> Self {
+        self.summary = Some(text.into());
+        self
+    }
+
+    /// Set the description.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// Set the tags (replaces the list).
+    #[must_use]
+    pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set the params schema.
+    #[must_use]
+    pub fn params(mut self, schema: SchemaReference) -> Self {
+        self.params = Some(schema);
+        self
+    }
+
+    /// Set the data schema.
+    #[must_use]
+    pub fn data(mut self, schema: SchemaReference) -> Self {
+        self.data = Some(schema);
+        self
+    }
+
+    /// Set the render mode.
+    #[must_use]
+    pub fn render_mode(mut self, mode: RenderMode) -> Self {
+        self.render_mode = Some(mode);
+        self
+    }
+
+    /// Set the static paths (replaces the list).
+    #[must_use]
+    pub fn static_paths<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
+        self.static_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set the SSG options.
+    #[must_use]
+    pub fn ssg(mut self, ssg: SsgSpec) -> Self {
+        self.ssg = Some(ssg);
+        self
+    }
 }
 
 /// A job's priority: an integer, or free text as the original contract allows.
@@ -200,9 +383,16 @@ impl std::fmt::Display for JobPriority {
     }
 }
 
+impl From<i64> for JobPriority {
+    fn from(n: i64) -> Self {
+        Self::Number(n)
+    }
+}
+
 /// A job: a named function that runs on demand or on a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct JobDefinition {
     /// Job name (a portable single path segment).
     pub name: String,
@@ -217,9 +407,61 @@ pub struct JobDefinition {
     pub priority: Option<JobPriority>,
 }
 
+impl JobDefinition {
+    /// A job named `name` with no schedule (run on demand only), description or priority.
+    ///
+    /// ```
+    /// use webstir_manifest::{JobDefinition, JobPriority};
+    ///
+    /// let job = JobDefinition::new("nightly")
+    ///     .schedule("0 0 * * *")
+    ///     .description("Nightly account sync")
+    ///     .priority(5);
+    /// assert_eq!(
+    ///     serde_json::to_string(&job).unwrap(),
+    ///     r#"{"name":"nightly","schedule":"0 0 * * *","description":"Nightly account sync","priority":5}"#
+    /// );
+    /// assert_eq!(
+    ///     JobDefinition::new("x").priority(JobPriority::from_cli("high")).priority,
+    ///     Some(JobPriority::Text("high".into()))
+    /// );
+    /// ```
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            schedule: None,
+            description: None,
+            priority: None,
+        }
+    }
+
+    /// Set the schedule: cron (5–7 fields), `@nickname`, `@reboot` or `rate(N unit)` (checked by
+    /// [`ModuleManifest::validate`], not here).
+    #[must_use]
+    pub fn schedule(mut self, schedule: impl Into<String>) -> Self {
+        self.schedule = Some(schedule.into());
+        self
+    }
+
+    /// Set what the job does.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// Set the priority: an integer, or a [`JobPriority`].
+    #[must_use]
+    pub fn priority(mut self, priority: impl Into<JobPriority>) -> Self {
+        self.priority = Some(priority.into());
+        self
+    }
+}
+
 /// An event the module publishes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct EventDefinition {
     /// Event name.
     pub name: String,
@@ -234,10 +476,53 @@ pub struct EventDefinition {
 /// A service the module provides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ServiceDefinition {
     /// Service name.
     pub name: String,
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl EventDefinition {
+    /// An event named `name` (payload schema and description unset).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            payload: None,
+            description: None,
+        }
+    }
+
+    /// Set the payload schema.
+    #[must_use]
+    pub fn payload(mut self, schema: SchemaReference) -> Self {
+        self.payload = Some(schema);
+        self
+    }
+
+    /// Set the description.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+}
+
+impl ServiceDefinition {
+    /// A service named `name` (description unset).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+        }
+    }
+
+    /// Set the description.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
 }

@@ -33,10 +33,7 @@ struct Issues(Vec<ValidationIssue>);
 
 impl Issues {
     fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ValidationIssue {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.0.push(ValidationIssue::new(path, message));
     }
 
     fn non_empty(&mut self, path: String, value: &str) {
