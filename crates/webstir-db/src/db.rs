@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::exec::{Mode, Output};
 use crate::placeholders;
 use crate::postgres::{PgTx, Postgres};
 use crate::row::Row;
-use crate::sqlite::{Mode, Output, Sqlite, SqliteTx};
+use crate::sqlite::{Sqlite, SqliteTx};
 use crate::url::{self, Target};
 use crate::value::Value;
 
@@ -36,6 +37,13 @@ impl fmt::Display for Engine {
 }
 
 #[derive(Clone)]
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(
+        dead_code,
+        reason = "the variant of a disabled engine is never constructed"
+    )
+)]
 enum Backend {
     Sqlite(Arc<Sqlite>),
     Postgres(Arc<Postgres>),
@@ -100,7 +108,8 @@ impl Db {
     /// # Errors
     ///
     /// [`Error::UnsupportedUrl`] (the message names `DATABASE_URL` and the accepted forms),
-    /// [`Error::InvalidUrl`], or [`Error::Open`] when the SQLite file cannot be created.
+    /// [`Error::InvalidUrl`], [`Error::Open`] when the SQLite file cannot be created, or
+    /// [`Error::EngineDisabled`] when the URL names an engine whose Cargo feature (`sqlite`, `postgres`) is off.
     ///
     /// ```
     /// use webstir_db::{Db, Engine};
@@ -114,11 +123,7 @@ impl Db {
     /// # Ok::<(), webstir_db::Error>(())
     /// ```
     pub fn connect(url: &str, workspace_root: &Path) -> Result<Db, Error> {
-        let backend = match url::parse(url, workspace_root)? {
-            Target::SqliteFile(path) => Backend::Sqlite(Arc::new(Sqlite::open_file(path)?)),
-            Target::SqliteMemory => Backend::Sqlite(Arc::new(Sqlite::open_memory()?)),
-            Target::Postgres(config) => Backend::Postgres(Arc::new(Postgres::new(*config))),
-        };
+        let backend = open(url::parse(url, workspace_root)?)?;
         Ok(Db { backend })
     }
 
@@ -324,6 +329,25 @@ impl Db {
                 Err(e)
             }
         }
+    }
+}
+
+/// Opens the engine for `target`, or says which Cargo feature it needs.
+fn open(target: Target) -> Result<Backend, Error> {
+    match target {
+        #[cfg(feature = "sqlite")]
+        Target::SqliteFile(path) => Ok(Backend::Sqlite(Arc::new(Sqlite::open_file(path)?))),
+        #[cfg(feature = "sqlite")]
+        Target::SqliteMemory => Ok(Backend::Sqlite(Arc::new(Sqlite::open_memory()?))),
+        #[cfg(feature = "postgres")]
+        Target::Postgres(config) => Ok(Backend::Postgres(Arc::new(Postgres::new(*config)))),
+        #[allow(
+            unreachable_patterns,
+            reason = "reachable when an engine feature is off"
+        )]
+        other => Err(Error::EngineDisabled {
+            engine: other.engine(),
+        }),
     }
 }
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::db::Engine;
+
 /// A boxed error from a driver or from our own decoding layer.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -26,6 +28,17 @@ pub enum Error {
     UnsupportedUrl {
         /// The value that was given.
         url: String,
+    },
+    /// `DATABASE_URL` names an engine this build was compiled without (a Cargo feature of `webstir` /
+    /// `webstir-db` is off).
+    #[error(
+        "DATABASE_URL is a {} URL but this build has no {} support; enable the `{engine}` feature of webstir",
+        engine_name(*engine),
+        engine_name(*engine)
+    )]
+    EngineDisabled {
+        /// The engine the URL asks for; its [`Display`](std::fmt::Display) form is the feature name.
+        engine: Engine,
     },
     /// `DATABASE_URL` looks like a PostgreSQL URL but could not be parsed.
     #[error("invalid PostgreSQL DATABASE_URL")]
@@ -143,6 +156,10 @@ impl Error {
         matches!(self, Error::Unavailable { .. })
     }
 
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres")),
+        allow(dead_code, reason = "used by the engines")
+    )]
     pub(crate) fn unavailable(source: impl Into<BoxError>) -> Error {
         Error::Unavailable {
             source: source.into(),
@@ -154,6 +171,14 @@ impl Error {
             column: column.to_owned(),
             source: source.into(),
         }
+    }
+}
+
+/// How the engine is named in messages.
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
     }
 }
 

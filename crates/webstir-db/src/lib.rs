@@ -30,10 +30,19 @@
 mod db;
 mod de;
 mod error;
+mod exec;
 pub mod migrate;
 mod placeholders;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(not(feature = "postgres"))]
+#[path = "disabled/postgres.rs"]
 mod postgres;
 mod row;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(not(feature = "sqlite"))]
+#[path = "disabled/sqlite.rs"]
 mod sqlite;
 mod url;
 mod value;
@@ -47,7 +56,7 @@ pub use row::Row;
 #[doc(inline)]
 pub use value::Value;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod send_tests {
     use super::*;
 

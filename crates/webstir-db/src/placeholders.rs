@@ -10,6 +10,13 @@
 //!
 //! Numbering follows SQLite: `?NNN` is parameter NNN, a bare `?` is one more than the largest number used so far.
 //! `??` is a literal `?` on PostgreSQL (for the jsonb operators `?`, `?|`, `?&`).
+#![cfg_attr(
+    not(feature = "postgres"),
+    allow(
+        dead_code,
+        reason = "the rewriting is only used by the PostgreSQL engine"
+    )
+)]
 
 /// SQL rewritten for PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,9 +23,9 @@ use tokio_postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type, to_sql_c
 use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::error::{BoxError, ConstraintKind, Error, Message};
+use crate::exec::{Mode, Output};
 use crate::placeholders;
 use crate::row::Row;
-use crate::sqlite::{Mode, Output};
 use crate::value::{Value, timestamp_text};
 
 /// Dedicated connections for transactions.

@@ -44,6 +44,10 @@ pub struct Row {
 }
 
 impl Row {
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres")),
+        allow(dead_code, reason = "rows come from the engines")
+    )]
     pub(crate) fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
         debug_assert_eq!(columns.len(), values.len());
         Row { columns, values }

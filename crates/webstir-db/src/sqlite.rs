@@ -25,6 +25,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, ffi};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use crate::error::{ConstraintKind, Error, Message};
+use crate::exec::{Mode, Output};
 use crate::row::Row;
 use crate::value::{Value, timestamp_text};
 
@@ -36,20 +37,6 @@ pub(crate) const INLINE_BUDGET: Duration = Duration::from_millis(1);
 const PROGRESS_OPS: c_int = 1000;
 const MAX_IDLE_READERS: usize = 16;
 const STATEMENT_CACHE: usize = 128;
-
-/// What a statement should return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    Rows,
-    Execute,
-}
-
-/// What a statement returned.
-#[derive(Debug)]
-pub(crate) enum Output {
-    Rows(Vec<Row>),
-    Affected(u64),
-}
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 

@@ -1,19 +1,42 @@
 //! `DATABASE_URL` parsing.
 
 use std::path::{Component, Path, PathBuf};
-use std::str::FromStr;
 
+use crate::db::Engine;
 use crate::error::Error;
+
+/// A parsed PostgreSQL URL.
+#[cfg(feature = "postgres")]
+pub(crate) type PgConfig = tokio_postgres::Config;
+
+/// A PostgreSQL URL in a build without PostgreSQL support (not parsed further).
+#[cfg(not(feature = "postgres"))]
+#[derive(Debug)]
+pub(crate) struct PgConfig;
 
 /// Where the database lives.
 #[derive(Debug)]
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, reason = "a disabled engine's target is only reported")
+)]
 pub(crate) enum Target {
     /// A SQLite file (absolute path).
     SqliteFile(PathBuf),
     /// A SQLite database in memory, shared by the connections of one `Db`.
     SqliteMemory,
     /// A PostgreSQL server.
-    Postgres(Box<tokio_postgres::Config>),
+    Postgres(Box<PgConfig>),
+}
+
+impl Target {
+    /// The engine this target needs.
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Target::SqliteFile(_) | Target::SqliteMemory => Engine::Sqlite,
+            Target::Postgres(_) => Engine::Postgres,
+        }
+    }
 }
 
 /// Parses a `DATABASE_URL`, resolving relative SQLite paths against `root`.
@@ -23,8 +46,11 @@ pub(crate) fn parse(url: &str, root: &Path) -> Result<Target, Error> {
         url: url.to_owned(),
     };
     if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
-        let config = tokio_postgres::Config::from_str(trimmed)
+        #[cfg(feature = "postgres")]
+        let config = <PgConfig as std::str::FromStr>::from_str(trimmed)
             .map_err(|e| Error::InvalidUrl { source: e.into() })?;
+        #[cfg(not(feature = "postgres"))]
+        let config = PgConfig;
         return Ok(Target::Postgres(Box::new(config)));
     }
     let sqlite = ["sqlite://", "file://", "sqlite:", "file:"]
@@ -123,6 +149,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "postgres")]
     fn postgres_forms() {
         for url in [
             "postgres://u@localhost/db",

@@ -1,10 +1,15 @@
 //! `DATABASE_URL` handling, `:memory:` sharing, readiness and executor friendliness.
 
+#[cfg(feature = "sqlite")]
 use std::sync::Arc;
+#[cfg(feature = "sqlite")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use webstir_db::{Db, Engine, Error, params};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use webstir_db::params;
+use webstir_db::{Db, Engine, Error};
 
+#[cfg(feature = "postgres")]
 use crate::util::{self, say};
 
 #[test]
@@ -30,10 +35,56 @@ fn bad_database_url_names_the_variable_and_the_accepted_forms() {
             )
         );
     }
-    let err = Db::connect("postgres://u@host:notaport/db", root.path()).unwrap_err();
-    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+    #[cfg(feature = "postgres")]
+    {
+        let err = Db::connect("postgres://u@host:notaport/db", root.path()).unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+    }
 }
 
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn postgres_url_without_the_postgres_feature_names_the_feature() {
+    let err = Db::connect("postgres://u@localhost/db", std::path::Path::new(".")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::EngineDisabled {
+                engine: Engine::Postgres
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "DATABASE_URL is a PostgreSQL URL but this build has no PostgreSQL support; \
+         enable the `postgres` feature of webstir"
+    );
+}
+
+#[cfg(not(feature = "sqlite"))]
+#[test]
+fn sqlite_url_without_the_sqlite_feature_names_the_feature() {
+    for url in [Db::DEFAULT_URL, ":memory:", "data/app.db"] {
+        let err = Db::connect(url, std::path::Path::new(".")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::EngineDisabled {
+                    engine: Engine::Sqlite
+                }
+            ),
+            "{url}: {err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "DATABASE_URL is a SQLite URL but this build has no SQLite support; \
+             enable the `sqlite` feature of webstir"
+        );
+    }
+}
+
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_paths_resolve_against_the_workspace_root_not_the_cwd() {
     let root = tempfile::tempdir().unwrap();
@@ -71,6 +122,7 @@ async fn sqlite_paths_resolve_against_the_workspace_root_not_the_cwd() {
     assert_eq!(fk, 1);
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn memory_is_one_database_per_handle_shared_by_its_connections() {
     let root = tempfile::tempdir().unwrap();
@@ -105,6 +157,7 @@ async fn memory_is_one_database_per_handle_shared_by_its_connections() {
     assert!(!root.path().join(":memory:").exists());
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn unreachable_postgres_is_unavailable_not_a_hang() {
     // Nothing listens on port 1; connecting is lazy, so only the ping fails.
@@ -122,6 +175,7 @@ async fn unreachable_postgres_is_unavailable_not_a_hang() {
 
 /// A read that runs longer than the inline budget must not hold the async worker: on a single-threaded
 /// runtime another task keeps running while it executes.
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "current_thread")]
 async fn long_sqlite_reads_leave_the_executor_free() {
     let root = tempfile::tempdir().unwrap();
@@ -163,6 +217,7 @@ async fn long_sqlite_reads_leave_the_executor_free() {
 }
 
 /// Readiness recovers after the server drops our connections (as after a PostgreSQL restart).
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reconnects_after_the_connection_is_killed() {
     let Some(base) = util::postgres_url() else {

@@ -15,6 +15,10 @@ use webstir_db::Db;
 pub(crate) const PG_ENV: &str = "WEBSTIR_TEST_POSTGRES_URL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, reason = "the tests of a disabled engine are not compiled")
+)]
 pub(crate) enum Kind {
     SqliteFile,
     SqliteMemory,
@@ -153,10 +157,11 @@ pub(crate) fn write(dir: &Path, name: &str, body: &str) {
 }
 
 /// Declares `sqlite_file::NAME`, `sqlite_memory::NAME` and `postgres::NAME` tests for each `async fn NAME(TestDb)`
-/// in the calling module.
+/// in the calling module (each group only when its engine's feature is on).
 #[macro_export]
 macro_rules! engine_tests {
     ($($name:ident),* $(,)?) => {
+        #[cfg(feature = "sqlite")]
         mod sqlite_file {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,6 +170,7 @@ macro_rules! engine_tests {
                 }
             )*
         }
+        #[cfg(feature = "sqlite")]
         mod sqlite_memory {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,6 +179,7 @@ macro_rules! engine_tests {
                 }
             )*
         }
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
