@@ -33,6 +33,12 @@ pub enum StartError {
     /// Applying pending migrations at start failed (`MIGRATE_ON_START`).
     #[error("applying migrations at start failed: {0}")]
     Migrate(#[source] webstir_db::migrate::Error),
+    /// Two routes can match the same request and neither is more specific.
+    #[error(transparent)]
+    AmbiguousRoutes(#[from] crate::AmbiguousRoutes),
+    /// A route or the module declares a key this runtime does not enforce.
+    #[error(transparent)]
+    Unenforced(#[from] crate::Unenforced),
     /// The listening socket could not be opened.
     #[error("could not listen on {addr}: {source}; set PORT (or HOST) to a free address")]
     Bind {
@@ -58,6 +64,7 @@ pub enum StartError {
 /// ```
 pub struct Server {
     app: Arc<App>,
+    layered: Option<crate::handler::RouteService>,
     listener: TcpListener,
     addr: SocketAddr,
     migrate: Option<(std::path::PathBuf, String)>,
@@ -77,6 +84,8 @@ impl Server {
     pub async fn bind(module: &Module, env: Env, config: Config) -> Result<Self, StartError> {
         let manifest = module.manifest();
         manifest.validate()?;
+        crate::module::check_enforced(module)?;
+        let router = Router::new(module.routes())?;
         let mut summary = serde_json::json!({
             "name": manifest.name,
             "version": manifest.version,
@@ -108,7 +117,8 @@ impl Server {
             .map_err(|source| StartError::Bind { addr, source })?;
         let addr = listener.local_addr().unwrap_or(addr);
         let app = App {
-            router: Router::new(module.routes()),
+            router,
+            state: module.state.clone(),
             readiness: Readiness::new(summary, services.checks()),
             config,
             env,
@@ -125,8 +135,19 @@ impl Server {
                 module.routes().len() - app.router.len()
             );
         }
+        let app = Arc::new(app);
+        let layered = (!module.layers.is_empty()).then(|| {
+            let mut service: crate::handler::RouteService = tower::util::BoxCloneSyncService::new(
+                crate::server::service::AppService(app.clone()),
+            );
+            for layer in &module.layers {
+                service = layer(service);
+            }
+            service
+        });
         Ok(Self {
-            app: Arc::new(app),
+            app,
+            layered,
             listener,
             addr,
             migrate,
@@ -155,6 +176,7 @@ impl Server {
     ) -> Result<(), StartError> {
         let Self {
             app,
+            layered,
             listener,
             addr,
             migrate,
@@ -168,6 +190,7 @@ impl Server {
         };
         let serving = tokio::spawn(crate::server::accept::serve(
             app.clone(),
+            layered,
             listener,
             shutdown,
         ));

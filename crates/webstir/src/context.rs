@@ -92,11 +92,95 @@ impl<'a> Params<'a> {
     }
 }
 
-/// Who is calling, once a credential was verified: user id (`sub`), email, scopes, roles, tenant,
-/// raw claims and the credential kind.
-pub use webstir_auth::AuthContext as Auth;
+/// The per-request scope the runtime hands to handlers and extractors: the matched route, its
+/// parameters, the request id, the verified caller, the request's logger span, and the app's env,
+/// services and state. Cheap to clone.
+///
+/// Handlers never build one; extractors that need the runtime's view of a request implement
+/// `FromRequestParts<Scope>` (see [`crate::extract`]).
+#[derive(Clone)]
+pub struct Scope(pub(crate) Arc<ScopeInner>);
+
+pub(crate) struct ScopeInner {
+    pub(crate) app: Arc<crate::server::service::App>,
+    pub(crate) route: Arc<crate::server::router::RouteInfo>,
+    pub(crate) params: RawParams,
+    pub(crate) request_id: String,
+    pub(crate) span: tracing::Span,
+    pub(crate) auth: Option<webstir_auth::AuthContext>,
+    /// Set when the request body was read to its end (tells a slow body from a slow handler).
+    pub(crate) body_done: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope")
+            .field("route", &self.route_name())
+            .field("request_id", &self.0.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scope {
+    /// The name of the matched route.
+    pub fn route_name(&self) -> &str {
+        &self.0.route.name
+    }
+
+    /// The request id (the client's `x-request-id`, or a generated UUID).
+    pub fn request_id(&self) -> &str {
+        &self.0.request_id
+    }
+
+    /// The verified caller, if the request carried a valid credential.
+    pub fn auth(&self) -> Option<&webstir_auth::AuthContext> {
+        self.0.auth.as_ref()
+    }
+
+    /// The request's logger span.
+    pub fn logger(&self) -> &tracing::Span {
+        &self.0.span
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Env {
+        &self.0.app.env
+    }
+
+    /// Shared application state of type `T`, added with [`crate::Module::state`].
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.app.state.get::<T>()
+    }
+
+    /// The database (see [`Ctx::db`]).
+    pub fn db(&self) -> Option<&webstir_db::Db> {
+        self.0.app.services.db.as_ref()
+    }
+
+    /// Path parameters of the matched route, read against the request path `path`.
+    pub(crate) fn params<'a>(&'a self, path: &'a str) -> Params<'a> {
+        Params {
+            path,
+            names: &self.0.route.param_names,
+            raw: &self.0.params,
+        }
+    }
+
+    pub(crate) fn body_limit(&self) -> u64 {
+        self.0.app.config.body_limit
+    }
+
+    pub(crate) fn mark_body_done(&self) {
+        if let Some(flag) = &self.0.body_done {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
 
 /// The per-request context: params, query, body, auth, env, logger, request id, clock.
+///
+/// `Ctx` is also an extractor (it reads the whole body under the size cap), so it can be the last
+/// argument of an extractor-style handler.
 ///
 /// ```no_run
 /// use webstir::{Ctx, Reply, Result};
@@ -105,66 +189,62 @@ pub use webstir_auth::AuthContext as Auth;
 /// struct NewAccount { email: String }
 ///
 /// async fn create(ctx: Ctx) -> Result<Reply> {
-///     let input: NewAccount = ctx.json()?;            // 400 invalid_json / validation on bad input
+///     let input: NewAccount = ctx.json()?;            // 400 invalid_json / validation, 415 wrong type
 ///     let secret = ctx.env().require("API_SECRET")?;  // 500, logged: Missing required env var API_SECRET
 ///     tracing::info!(email = %input.email, "creating account"); // carries request_id and route
 ///     Ok(Reply::json(&serde_json::json!({ "email": input.email, "at": ctx.now().to_string() })).status(201))
 /// }
 /// ```
-#[derive(Debug)]
 pub struct Ctx {
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
-    pub(crate) params: RawParams,
-    pub(crate) param_names: Arc<[Box<str>]>,
+    pub(crate) parts: http::request::Parts,
     pub(crate) body: Bytes,
-    pub(crate) request_id: String,
-    pub(crate) route: Arc<str>,
-    pub(crate) env: Env,
-    pub(crate) span: tracing::Span,
-    pub(crate) auth: Option<Auth>,
-    pub(crate) services: Services,
+    pub(crate) scope: Scope,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("method", &self.parts.method)
+            .field("uri", &self.parts.uri)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ctx {
     /// The request method.
     pub fn method(&self) -> &Method {
-        &self.method
+        &self.parts.method
     }
 
     /// The request path (as sent, not normalized).
     pub fn path(&self) -> &str {
-        self.uri.path()
+        self.parts.uri.path()
     }
 
     /// The request URI.
     pub fn uri(&self) -> &Uri {
-        &self.uri
+        &self.parts.uri
     }
 
     /// The name of the matched route.
     pub fn route_name(&self) -> &str {
-        &self.route
+        self.scope.route_name()
     }
 
     /// Request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.parts.headers
     }
 
     /// One request header as text (None when absent or not visible ASCII).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Path parameters.
     pub fn params(&self) -> Params<'_> {
-        Params {
-            path: self.uri.path(),
-            names: &self.param_names,
-            raw: &self.params,
-        }
+        self.scope.params(self.parts.uri.path())
     }
 
     /// One path parameter (percent-decoded).
@@ -182,7 +262,8 @@ impl Ctx {
             .ok_or_else(|| Error::validation(format!("Missing path parameter '{name}'.")))?;
         raw.parse().map_err(|_| {
             Error::validation(format!(
-                "Invalid path parameter '{name}': '{raw}' is not a valid {}.",
+                "Invalid path parameter '{name}': '{}' is not a valid {}.",
+                crate::extract::echo(raw),
                 short_type_name::<T>()
             ))
         })
@@ -190,12 +271,12 @@ impl Ctx {
 
     /// The raw query string, if any.
     pub fn query_string(&self) -> Option<&str> {
-        self.uri.query()
+        self.parts.uri.query()
     }
 
     /// One query parameter (percent-decoded; the last duplicate wins).
     pub fn query(&self, name: &str) -> Option<String> {
-        let query = self.uri.query()?;
+        let query = self.parts.uri.query()?;
         serde_urlencoded::from_str::<Vec<(String, String)>>(query)
             .ok()?
             .into_iter()
@@ -209,8 +290,7 @@ impl Ctx {
     /// # Errors
     /// 400 `validation` describing the problem.
     pub fn query_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_urlencoded::from_str(self.uri.query().unwrap_or(""))
-            .map_err(|e| Error::validation(format!("Invalid query string: {e}")))
+        crate::extract::parse_query(self.parts.uri.query().unwrap_or(""))
     }
 
     /// The raw request body (empty for GET/HEAD).
@@ -234,44 +314,21 @@ impl Ctx {
     /// The JSON body deserialized into `T`.
     ///
     /// # Errors
-    /// 400 `invalid_json` when the body is empty or not JSON, 400 `validation` when it is JSON of the
-    /// wrong shape, 415 `unsupported_media_type` when the content type says it is something else.
+    /// 415 `unsupported_media_type` unless the content type is `application/json` or `*/*+json`;
+    /// 400 `invalid_json` when the body is empty or not JSON; 400 `validation` when it is JSON of the
+    /// wrong shape.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let content_type = self.content_type();
-        if !content_type.is_empty() && !content_type.contains("json") {
-            return Err(Error::new(
-                http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!(
-                    "Expected a JSON body (content-type: application/json), got '{content_type}'."
-                ),
-            ));
-        }
-        if self.body.is_empty() {
-            return Err(Error::bad_request(
-                "invalid_json",
-                "Request body is empty; expected JSON.",
-            ));
-        }
-        serde_json::from_slice(&self.body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => Error::validation(format!(
-                "Request body does not match the expected shape: {e}"
-            )),
-            _ => Error::bad_request(
-                "invalid_json",
-                format!("Request body is not valid JSON: {e}"),
-            ),
-        })
+        crate::extract::parse_json(self.header("content-type"), &self.body)
     }
 
     /// The `application/x-www-form-urlencoded` body deserialized into `T` (last duplicate key wins when
     /// `T` is a map of strings).
     ///
     /// # Errors
-    /// 400 `validation` describing the problem.
+    /// 400 `invalid_form` for malformed percent-escapes or invalid UTF-8, 400 `validation` when the
+    /// fields do not match `T`.
     pub fn form<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_urlencoded::from_bytes(&self.body)
-            .map_err(|e| Error::validation(format!("Invalid form body: {e}")))
+        crate::extract::parse_form(&self.body)
     }
 
     /// The body as a JSON value, decoded by content type: JSON, form (flat object of strings), text, or
@@ -284,9 +341,11 @@ impl Ctx {
             return Ok(serde_json::Value::Null);
         }
         let content_type = self.content_type();
-        if content_type.contains("json") {
+        if crate::extract::is_json_type(content_type) {
             self.json()
-        } else if content_type.contains("application/x-www-form-urlencoded") {
+        } else if crate::extract::media_type(content_type)
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        {
             let pairs: Vec<(String, String)> = self.form()?;
             let mut map = serde_json::Map::new();
             for (k, v) in pairs {
@@ -305,28 +364,43 @@ impl Ctx {
     /// (`Module::capabilities(["db"])`), add migrations, or set `DATABASE_URL`. The panic becomes a
     /// 500 for the request; the server keeps serving.
     pub fn db(&self) -> &webstir_db::Db {
-        self.services.db.as_ref().expect(NO_DB)
+        self.scope.db().expect(NO_DB)
+    }
+
+    /// Shared application state of type `T` (added with [`crate::Module::state`]).
+    ///
+    /// # Errors
+    /// 500 naming the type when the module has no state of that type.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
+        self.scope
+            .state::<T>()
+            .ok_or_else(crate::extract::missing_state::<T>)
+    }
+
+    /// The per-request scope (route, params, caller, env, services, state).
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     /// The authenticated caller, if any.
-    pub fn auth(&self) -> Option<&Auth> {
-        self.auth.as_ref()
+    pub fn auth(&self) -> Option<&webstir_auth::AuthContext> {
+        self.scope.auth()
     }
 
     /// The environment.
     pub fn env(&self) -> &Env {
-        &self.env
+        self.scope.env()
     }
 
     /// The request's logger span (carries `request_id`, `method` and `route`). Events logged inside a
     /// handler are already inside it; use it to attach work spawned elsewhere.
     pub fn logger(&self) -> &tracing::Span {
-        &self.span
+        self.scope.logger()
     }
 
     /// The request id (the client's `x-request-id`, or a generated UUID).
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.scope.request_id()
     }
 
     /// The current time.
@@ -337,7 +411,7 @@ impl Ctx {
 
 pub(crate) const NO_DB: &str = "ctx.db() needs a database: declare the `db` capability (Module::capabilities([\"db\"])), add migrations, or set DATABASE_URL";
 
-fn short_type_name<T>() -> &'static str {
+pub(crate) fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
     full.rsplit("::").next().unwrap_or(full)
 }

@@ -41,6 +41,8 @@ pub(crate) enum ErrorKind {
         status: StatusCode,
         errors: Vec<ApiError>,
         headers: Vec<(http::HeaderName, http::HeaderValue)>,
+        /// Answered with the runtime's own `{"error":code,"message":…}` shape (413, 408…).
+        plain: bool,
     },
     /// Anything else: answered with 500 `{"error":"internal_error"}`.
     Internal(Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -79,8 +81,22 @@ impl Error {
                 status,
                 errors,
                 headers: Vec::new(),
+                plain: false,
             },
         }
+    }
+
+    /// A runtime-level failure answered as `{"error":code,"message":…}` (like 404/413/408).
+    pub(crate) fn runtime(
+        status: StatusCode,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let mut err = Self::new(status, code, message);
+        if let ErrorKind::Api { plain, .. } = &mut err.kind {
+            *plain = true;
+        }
+        err
     }
 
     /// 400 with code `validation`.

@@ -39,6 +39,8 @@ mod config;
 mod context;
 mod env;
 mod error;
+pub mod extract;
+mod handler;
 mod jobs;
 mod logging;
 mod module;
@@ -57,13 +59,16 @@ pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
 pub use app::{Server, StartError, run, shutdown_signal};
 pub use auth::{AuthArgs, AuthSetupError};
 pub use config::{Config, ConfigError, LogFormat};
-pub use context::{Auth, Ctx, Params};
+pub use context::{Ctx, Params, Scope};
 pub use env::{Env, load_env_files, workspace_root};
 pub use error::{ApiError, Error, Result};
+pub use extract::Auth;
 pub use jobs::{JobContext, JobHandler, JobsArgs};
-pub use module::{BoxFuture, Handler, Job, Module, Route};
+pub use module::{BoxFuture, Handler, Job, Module, Route, Unenforced};
 pub use reply::Reply;
+pub use server::router::AmbiguousRoutes;
 pub use services::ServicesError;
+pub use webstir_auth::AuthContext;
 
 /// The database helper (`ctx.db()`, `job.db()`): one API on embedded SQLite and PostgreSQL.
 pub use webstir_db as db;
@@ -74,7 +79,11 @@ pub use webstir_manifest as manifest;
 pub use webstir_manifest::{FragmentMode, HttpMethod};
 
 /// Re-exported so apps and generated code use the same versions.
-pub use {http, jiff, serde_json, tracing};
+pub use {axum, http, jiff, serde_json, tower, tracing};
+
+/// What handlers return: anything that implements it (`Reply`, `Result<Reply>`, `Json<T>`, `String`,
+/// `(StatusCode, …)`, `axum::response::Sse`, …).
+pub use axum::response::IntoResponse;
 
 /// The directory of this crate's `src/backend/db/migrations`, resolved at compile time.
 #[macro_export]

@@ -1,36 +1,24 @@
 //! Declaring a module: routes with their metadata and handlers, jobs, and the manifest derived from them.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use tower_service::Service;
 use webstir_manifest::{
     AccessMode, AccessRule, FormContentType, FormSpec, FragmentMode, FragmentSpec, HttpMethod,
     Interaction, JobDefinition, JobPriority, ModuleManifest, RouteDefinition, RouteInput,
     RouteOutput, SchemaReference, SessionMode, SessionSpec,
 };
 
+use crate::Error;
+pub use crate::handler::{BoxFuture, Handler};
+use crate::handler::{Endpoint, LayerFn, RouteService};
 use crate::jobs::{JobContext, JobHandler};
-use crate::{Ctx, Error, Reply};
-
-/// A boxed, sendable future (what handlers are turned into).
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// Something that answers requests: any `async fn(Ctx) -> Result<Reply, Error>` (or closure) is one.
-pub trait Handler: Send + Sync + 'static {
-    /// Handle one request.
-    fn call(&self, ctx: Ctx) -> BoxFuture<Result<Reply, Error>>;
-}
-
-impl<F, Fut> Handler for F
-where
-    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Reply, Error>> + Send + 'static,
-{
-    fn call(&self, ctx: Ctx) -> BoxFuture<Result<Reply, Error>> {
-        Box::pin(self(ctx))
-    }
-}
 
 /// A route: its definition (what the manifest shows) and its handler.
 ///
@@ -52,14 +40,16 @@ where
 #[derive(Clone)]
 pub struct Route {
     pub(crate) definition: RouteDefinition,
-    pub(crate) handler: Option<Arc<dyn Handler>>,
+    pub(crate) endpoint: Option<Endpoint>,
+    pub(crate) layers: Vec<LayerFn>,
 }
 
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Route")
             .field("definition", &self.definition)
-            .field("handler", &self.handler.is_some())
+            .field("handler", &self.endpoint.is_some())
+            .field("layers", &self.layers.len())
             .finish()
     }
 }
@@ -88,7 +78,8 @@ impl Route {
     pub fn from_definition(definition: RouteDefinition) -> Self {
         Self {
             definition,
-            handler: None,
+            endpoint: None,
+            layers: Vec::new(),
         }
     }
 
@@ -106,11 +97,70 @@ impl Route {
         &self.definition
     }
 
-    /// Set the handler.
+    /// Set the handler: an `async fn(Ctx) -> Result<Reply>`, or any async function of extractors
+    /// returning something that implements `IntoResponse` (see [`Handler`]).
     #[must_use]
-    pub fn handler(mut self, handler: impl Handler) -> Self {
-        self.handler = Some(Arc::new(handler));
+    pub fn handler<H: Handler<T>, T: 'static>(mut self, handler: H) -> Self {
+        self.endpoint = Some(Endpoint::Handler(crate::handler::erase(handler)));
         self
+    }
+
+    /// Answer the route with a tower service (for example tower-http's `ServeDir`). The service
+    /// sees the whole request; its errors must be `Infallible`.
+    #[must_use]
+    pub fn service<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request> + Clone + Send + Sync + 'static,
+        S::Response: IntoResponse + 'static,
+        S::Error: Into<Infallible> + 'static,
+        S::Future: Send + 'static,
+    {
+        self.endpoint = Some(Endpoint::Service(RouteService::new(
+            crate::handler::MapInto(service),
+        )));
+        self
+    }
+
+    /// Wrap this route's handler in a tower layer (applied after the route matched and its access
+    /// rule passed; the innermost layer is the one added first). Routes without layers call their
+    /// handler directly.
+    ///
+    /// ```
+    /// use webstir::{Ctx, Reply, Result, Route};
+    /// use tower_http::set_header::SetResponseHeaderLayer;
+    ///
+    /// async fn hello(_ctx: Ctx) -> Result<Reply> { Ok(Reply::text("hi")) }
+    ///
+    /// let route = Route::get("/hello").handler(hello).layer(SetResponseHeaderLayer::overriding(
+    ///     http::header::CACHE_CONTROL,
+    ///     http::HeaderValue::from_static("max-age=60"),
+    /// ));
+    /// # let _ = route;
+    /// ```
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<RouteService> + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.layers.push(crate::handler::layer_fn(layer));
+        self
+    }
+
+    /// The endpoint with the route's layers applied.
+    pub(crate) fn endpoint(&self) -> Option<Endpoint> {
+        let endpoint = self.endpoint.clone()?;
+        if self.layers.is_empty() {
+            return Some(endpoint);
+        }
+        let mut service = endpoint.into_service();
+        for layer in &self.layers {
+            service = layer(service);
+        }
+        Some(Endpoint::Service(service))
     }
 
     /// Set the route name (shown in the manifest and logs).
@@ -151,22 +201,18 @@ impl Route {
     /// Declare session use.
     #[must_use]
     pub fn session(mut self, mode: SessionMode, write: bool) -> Self {
-        self.definition.session = Some(SessionSpec {
-            mode: Some(mode),
-            write: write.then_some(true),
-        });
+        let mut spec = SessionSpec::new(mode);
+        spec.write = write.then_some(true);
+        self.definition.session = Some(spec);
         self
     }
 
     /// Declare that the route accepts `application/x-www-form-urlencoded` forms, optionally with CSRF.
     #[must_use]
     pub fn form_urlencoded(mut self, csrf: bool) -> Self {
-        self.definition.form = Some(FormSpec {
-            content_type: Some(FormContentType::UrlEncoded),
-            csrf: csrf.then_some(true),
-            session: None,
-            flash: None,
-        });
+        let mut form = FormSpec::urlencoded();
+        form.csrf = csrf.then_some(true);
+        self.definition.form = Some(form);
         self
     }
 
@@ -178,11 +224,10 @@ impl Route {
         selector: Option<&str>,
         mode: Option<FragmentMode>,
     ) -> Self {
-        self.definition.fragment = Some(FragmentSpec {
-            target: target.into(),
-            selector: selector.map(str::to_owned),
-            mode,
-        });
+        let mut fragment = FragmentSpec::new(target);
+        fragment.selector = selector.map(str::to_owned);
+        fragment.mode = mode;
+        self.definition.fragment = Some(fragment);
         self
     }
 
@@ -284,12 +329,7 @@ impl Job {
     /// A job named `name` with no schedule (run on demand only).
     pub fn new(name: impl Into<String>) -> Self {
         Self {
-            definition: JobDefinition {
-                name: name.into(),
-                schedule: None,
-                description: None,
-                priority: None,
-            },
+            definition: JobDefinition::new(name),
             handler: None,
         }
     }
@@ -355,17 +395,50 @@ impl Job {
 ///
 /// let module = Module::new("@demo/backend", "0.1.0")
 ///     .capabilities(["http"])
-///     .route(Route::get("/api/ping").name("ping").handler(|_ctx| async { Ok(Reply::text("pong")) }));
+///     .route(Route::get("/api/ping").name("ping").handler(|| async { Reply::text("pong") }));
 /// let manifest = module.manifest();
 /// assert_eq!(manifest.routes.len(), 1);
 /// manifest.validate().unwrap();
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Module {
     pub(crate) base: ModuleManifest,
     pub(crate) routes: Vec<Route>,
     pub(crate) jobs: Vec<Job>,
     pub(crate) migrations_dir: Option<std::path::PathBuf>,
+    pub(crate) state: StateMap,
+    pub(crate) layers: Vec<LayerFn>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("manifest", &self.base)
+            .field("routes", &self.routes)
+            .field("jobs", &self.jobs)
+            .field("migrations_dir", &self.migrations_dir)
+            .field("state", &self.state.len())
+            .field("layers", &self.layers.len())
+            .finish()
+    }
+}
+
+/// Application state by type.
+#[derive(Clone, Default)]
+pub(crate) struct StateMap(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
+
+impl StateMap {
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        Arc::make_mut(&mut self.0).insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl Module {
@@ -376,7 +449,52 @@ impl Module {
             routes: Vec::new(),
             jobs: Vec::new(),
             migrations_dir: None,
+            state: StateMap::default(),
+            layers: Vec::new(),
         }
+    }
+
+    /// Share a value with every handler: `State<T>` extracts a clone of it, `ctx.state::<T>()` a
+    /// reference. One value per type; adding a second of the same type replaces the first.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webstir::extract::State;
+    /// use webstir::{Module, Route};
+    ///
+    /// #[derive(Clone)]
+    /// struct Counter(Arc<std::sync::atomic::AtomicU64>);
+    ///
+    /// async fn hit(State(counter): State<Counter>) -> String {
+    ///     let n = counter.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    ///     format!("hit {n}")
+    /// }
+    ///
+    /// let module = Module::new("@demo/counter", "0.1.0")
+    ///     .state(Counter(Arc::default()))
+    ///     .route(Route::post("/hit").handler(hit));
+    /// # let _ = module;
+    /// ```
+    #[must_use]
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Wrap the whole module (every route, the probes and the 404/405 answers) in a tower layer, for
+    /// example tower-http's CORS or compression. The innermost layer is the one added first. Apps
+    /// without module layers run the fused request path with no tower stack.
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<RouteService> + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.layers.push(crate::handler::layer_fn(layer));
+        self
     }
 
     /// Add capability tags (`http`, `db`, `auth`, …).
@@ -391,7 +509,8 @@ impl Module {
         self
     }
 
-    /// Add a route. Routes match in the order they are added.
+    /// Add a route. The most specific route matches, whatever the order they are added in: at the
+    /// first segment where two paths differ, a literal beats a `:param`.
     #[must_use]
     pub fn route(mut self, route: Route) -> Self {
         self.routes.push(route);
@@ -437,4 +556,78 @@ impl Module {
     pub fn jobs(&self) -> &[Job] {
         &self.jobs
     }
+}
+
+/// The media types a route that declares `form` accepts.
+pub(crate) fn form_types(def: &RouteDefinition) -> Option<&'static [&'static str]> {
+    let form = def.form.as_ref()?;
+    Some(match form.content_type {
+        Some(FormContentType::Multipart) => &["multipart/form-data"],
+        Some(FormContentType::TextPlain) => &["text/plain"],
+        _ => &["application/x-www-form-urlencoded"],
+    })
+}
+
+/// A key a route or the module declares that this runtime does not enforce.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{owner} declares {key}, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
+)]
+pub struct Unenforced {
+    /// `route NAME` or `module NAME`.
+    pub owner: String,
+    /// The declared key, e.g. `form.csrf`.
+    pub key: &'static str,
+}
+
+/// Refuse every declared key nothing enforces (declared means enforced).
+pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
+    let route_err = |def: &RouteDefinition, key| Unenforced {
+        owner: format!("route {}", def.name),
+        key,
+    };
+    for route in &module.routes {
+        let def = &route.definition;
+        if def.session.is_some() {
+            return Err(route_err(def, "session"));
+        }
+        if def.flash.is_some() {
+            return Err(route_err(def, "flash"));
+        }
+        if !def.request_hooks.is_empty() {
+            return Err(route_err(def, "requestHooks"));
+        }
+        if let Some(form) = &def.form {
+            if form.csrf == Some(true) {
+                return Err(route_err(def, "form.csrf"));
+            }
+            if form.session.is_some() {
+                return Err(route_err(def, "form.session"));
+            }
+            if form.flash.is_some() {
+                return Err(route_err(def, "form.flash"));
+            }
+        }
+        if def.render_mode.is_some() || def.ssg.is_some() || !def.static_paths.is_empty() {
+            return Err(route_err(def, "renderMode/ssg/staticPaths"));
+        }
+    }
+    let base = &module.base;
+    let module_err = |key| Unenforced {
+        owner: format!("module {}", base.name),
+        key,
+    };
+    if !base.request_hooks.is_empty() {
+        return Err(module_err("requestHooks"));
+    }
+    if !base.views.is_empty() {
+        return Err(module_err("views"));
+    }
+    if base.init.is_some() {
+        return Err(module_err("init"));
+    }
+    if base.dispose.is_some() {
+        return Err(module_err("dispose"));
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use super::service::{App, ConnService, ConnState};
 /// within the grace period, and return the number of connections that had to be dropped.
 pub(crate) async fn serve(
     app: Arc<App>,
+    layered: Option<crate::handler::RouteService>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> usize {
@@ -53,6 +54,7 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(
             app.clone(),
+            layered.clone(),
             builder.clone(),
             stream,
             stop_rx.clone(),
@@ -79,6 +81,7 @@ pub(crate) async fn serve(
 
 async fn connection(
     app: Arc<App>,
+    layered: Option<crate::handler::RouteService>,
     builder: http1::Builder,
     stream: TcpStream,
     mut stop_rx: watch::Receiver<bool>,
@@ -88,6 +91,7 @@ async fn connection(
     let service = ConnService {
         app: app.clone(),
         conn: state.clone(),
+        layered,
     };
     let io = WatchedStream::new(stream, state.clone(), app.started);
     let conn = builder.serve_connection(TokioIo::new(io), service);

@@ -9,12 +9,63 @@ use crate::Error;
 use crate::error::{ApiError, ErrorKind};
 use crate::reply::{Reply, ReplyKind};
 
-pub(crate) type Body = Full<Bytes>;
+/// The response body the server writes: the runtime's own buffered bodies, or any body a handler
+/// or layer produced (streams included).
+pub(crate) enum Body {
+    Full(Full<Bytes>),
+    Any(axum::body::Body),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::Full(Full::default())
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        match self.get_mut() {
+            Body::Full(full) => std::pin::Pin::new(full)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            Body::Any(body) => std::pin::Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(full) => full.is_end_stream(),
+            Body::Any(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Body::Full(full) => full.size_hint(),
+            Body::Any(body) => body.size_hint(),
+        }
+    }
+}
+
+/// A failure behind a 500 response built outside the runtime's view (in `IntoResponse`): the
+/// runtime logs it and, outside production, puts the message in the body.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    /// The body is the generic `internal_error` one.
+    pub(crate) internal: bool,
+}
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut res = Response::new(Full::new(body.into()));
+    let mut res = Response::new(Body::Full(Full::new(body.into())));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, JSON);
     res
@@ -42,6 +93,8 @@ fn errors_body(status: StatusCode, errors: &[ApiError]) -> Response<Body> {
 pub(crate) struct Built {
     pub(crate) response: Response<Body>,
     pub(crate) failure: Option<String>,
+    /// The response is the generic 500 `internal_error` body (its message may be shown in dev).
+    pub(crate) internal: bool,
 }
 
 pub(crate) fn from_error(err: Error, expose: bool) -> Built {
@@ -50,14 +103,22 @@ pub(crate) fn from_error(err: Error, expose: bool) -> Built {
             status,
             errors,
             headers,
+            plain,
         } => {
-            let mut response = errors_body(status, &errors);
+            let mut response = match errors.first() {
+                Some(first) if plain => json_value(
+                    status,
+                    &serde_json::json!({ "error": first.code, "message": first.message }),
+                ),
+                _ => errors_body(status, &errors),
+            };
             for (name, value) in headers {
                 response.headers_mut().append(name, value);
             }
             Built {
                 response,
                 failure: None,
+                internal: false,
             }
         }
         ErrorKind::Internal(_) => {
@@ -65,6 +126,7 @@ pub(crate) fn from_error(err: Error, expose: bool) -> Built {
             Built {
                 response: internal(&message, expose),
                 failure: Some(message),
+                internal: true,
             }
         }
     }
@@ -102,6 +164,7 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
                 return Built {
                     response: internal(&message, expose),
                     failure: Some(message),
+                    internal: true,
                 };
             }
         },
@@ -145,6 +208,7 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
                 return Built {
                     response,
                     failure: Some("invalid fragment response".to_owned()),
+                    internal: false,
                 };
             }
             map.insert(
@@ -192,14 +256,78 @@ pub(crate) fn from_reply(reply: Reply, head: bool, expose: bool) -> Built {
             return Built {
                 response: internal(&message, expose),
                 failure: Some(message),
+                internal: true,
             };
         }
     };
-    let mut response = Response::new(Full::new(if head { Bytes::new() } else { body }));
+    let mut response = Response::new(Body::Full(Full::new(if head {
+        Bytes::new()
+    } else {
+        body
+    })));
     *response.status_mut() = status;
     *response.headers_mut() = map;
     Built {
         response,
         failure: None,
+        internal: false,
     }
+}
+
+/// `Response<Body>` → axum's response (for `IntoResponse`), keeping a failure to log.
+fn into_axum(built: Built) -> axum::response::Response {
+    let Built {
+        response,
+        failure,
+        internal,
+    } = built;
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Full(full) => axum::body::Body::new(full),
+        Body::Any(body) => body,
+    };
+    let mut response = axum::response::Response::from_parts(parts, body);
+    if let Some(message) = failure {
+        response
+            .extensions_mut()
+            .insert(Failure { message, internal });
+    }
+    response
+}
+
+impl axum::response::IntoResponse for Reply {
+    fn into_response(self) -> axum::response::Response {
+        into_axum(from_reply(self, false, false))
+    }
+}
+
+impl axum::response::IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        into_axum(from_error(self, false))
+    }
+}
+
+/// A handler's response → the server's: log a failure, show its message outside production.
+pub(crate) fn from_axum(
+    response: axum::response::Response,
+    expose: bool,
+) -> (Response<Body>, Option<String>) {
+    let (mut parts, body) = response.into_parts();
+    let failure = parts.extensions.remove::<Failure>();
+    let generic = failure.as_ref().is_some_and(|f| f.internal);
+    let failure = failure.map(|f| f.message);
+    if let Some(message) = &failure
+        && expose
+        && generic
+        && parts.status == StatusCode::INTERNAL_SERVER_ERROR
+    {
+        let mut res = internal(message, true);
+        for (name, value) in &parts.headers {
+            if name != http::header::CONTENT_LENGTH && name != CONTENT_TYPE {
+                res.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        return (res, failure);
+    }
+    (Response::from_parts(parts, Body::Any(body)), failure)
 }

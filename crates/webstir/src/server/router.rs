@@ -1,23 +1,36 @@
-//! Route matching: declaration order, `:name` segments, 404 vs 405.
+//! Route matching by specificity: at the first segment where two routes differ, a literal beats a
+//! `:param`, whatever the declaration order. Two routes for one method that can match the same path
+//! and that specificity cannot order are refused at startup. 404 vs 405, `HEAD` served by `GET`.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use http::Method;
 
 use crate::context::RawParams;
-use crate::module::{Handler, Route};
+use crate::handler::Endpoint;
+use crate::module::Route;
 
+#[derive(Clone, PartialEq, Eq)]
 enum Segment {
     Literal(Box<str>),
     Param,
 }
 
+/// What a handler's scope needs of its route.
+pub(crate) struct RouteInfo {
+    pub(crate) name: Box<str>,
+    pub(crate) param_names: Box<[Box<str>]>,
+}
+
 pub(crate) struct RouteEntry {
     pub(crate) method: Method,
-    pub(crate) name: Arc<str>,
-    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) info: Arc<RouteInfo>,
+    pub(crate) endpoint: Endpoint,
     pub(crate) requirement: webstir_auth::Requirement,
-    pub(crate) param_names: Arc<[Box<str>]>,
+    /// The route declared `form`: only these media types are accepted as bodies (415 otherwise).
+    pub(crate) form_types: Option<&'static [&'static str]>,
+    path: String,
     segments: Box<[Segment]>,
 }
 
@@ -31,41 +44,119 @@ pub(crate) struct Router {
     routes: Vec<RouteEntry>,
 }
 
+/// Two routes that can answer the same request and that specificity cannot order.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "routes {first} ({method} {first_path}) and {second} ({method} {second_path}) can match the same request and neither is more specific; change one path or merge them"
+)]
+pub struct AmbiguousRoutes {
+    /// The HTTP method both routes answer.
+    pub method: String,
+    /// The first route's name.
+    pub first: String,
+    /// The first route's path.
+    pub first_path: String,
+    /// The second route's name.
+    pub second: String,
+    /// The second route's path.
+    pub second_path: String,
+}
+
 fn to_method(m: webstir_manifest::HttpMethod) -> Method {
     Method::from_bytes(m.as_str().as_bytes()).unwrap_or(Method::GET)
 }
 
+fn segments_of(path: &str) -> (Vec<Segment>, Vec<Box<str>>) {
+    let mut names = Vec::new();
+    let segments = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.strip_prefix(':') {
+            Some(name) if !name.is_empty() => {
+                names.push(name.into());
+                Segment::Param
+            }
+            _ => Segment::Literal(s.into()),
+        })
+        .collect();
+    (segments, names)
+}
+
+/// Literal-first order at the first segment whose kind differs, then by literal text.
+fn specificity(a: &[Segment], b: &[Segment]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let order = match (x, y) {
+            (Segment::Literal(x), Segment::Literal(y)) => x.cmp(y),
+            (Segment::Literal(_), Segment::Param) => Ordering::Less,
+            (Segment::Param, Segment::Literal(_)) => Ordering::Greater,
+            (Segment::Param, Segment::Param) => Ordering::Equal,
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Whether two same-length patterns can match one path and neither is at least as specific as the
+/// other at every segment.
+fn ambiguous(a: &[Segment], b: &[Segment]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a_more, mut b_more) = (false, false);
+    for (x, y) in a.iter().zip(b) {
+        match (x, y) {
+            (Segment::Literal(x), Segment::Literal(y)) if x != y => return false,
+            (Segment::Literal(_), Segment::Param) => a_more = true,
+            (Segment::Param, Segment::Literal(_)) => b_more = true,
+            _ => {}
+        }
+    }
+    a_more == b_more
+}
+
 impl Router {
-    pub(crate) fn new(routes: &[Route]) -> Self {
-        let routes = routes
+    /// Mount the routes that have an endpoint, most specific first.
+    ///
+    /// # Errors
+    /// [`AmbiguousRoutes`] naming the first pair that cannot be ordered.
+    pub(crate) fn new(routes: &[Route]) -> Result<Self, AmbiguousRoutes> {
+        let mut entries: Vec<RouteEntry> = routes
             .iter()
             .filter_map(|route| {
-                let handler = route.handler.clone()?;
+                let endpoint = route.endpoint()?;
                 let def = &route.definition;
-                let mut param_names: Vec<Box<str>> = Vec::new();
-                let segments = def
-                    .path
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| match s.strip_prefix(':') {
-                        Some(name) if !name.is_empty() => {
-                            param_names.push(name.into());
-                            Segment::Param
-                        }
-                        _ => Segment::Literal(s.into()),
-                    })
-                    .collect();
+                let (segments, param_names) = segments_of(&def.path);
                 Some(RouteEntry {
                     method: to_method(def.method),
-                    name: Arc::from(def.name.as_str()),
-                    handler,
+                    info: Arc::new(RouteInfo {
+                        name: def.name.as_str().into(),
+                        param_names: param_names.into(),
+                    }),
+                    endpoint,
                     requirement: crate::auth::requirement(def.auth.as_ref()),
-                    param_names: param_names.into(),
-                    segments,
+                    form_types: crate::module::form_types(def),
+                    path: def.path.clone(),
+                    segments: segments.into(),
                 })
             })
             .collect();
-        Self { routes }
+        for (i, a) in entries.iter().enumerate() {
+            for b in &entries[i + 1..] {
+                if a.method == b.method && ambiguous(&a.segments, &b.segments) {
+                    return Err(AmbiguousRoutes {
+                        method: a.method.to_string(),
+                        first: a.info.name.to_string(),
+                        first_path: a.path.clone(),
+                        second: b.info.name.to_string(),
+                        second_path: b.path.clone(),
+                    });
+                }
+            }
+        }
+        entries.sort_by(|a, b| specificity(&a.segments, &b.segments));
+        Ok(Self { routes: entries })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -160,36 +251,94 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Reply, Route};
+    use crate::{Ctx, Reply, Result, Route};
 
-    fn router() -> Router {
-        let h = |_ctx: crate::Ctx| async { Ok(Reply::empty()) };
-        Router::new(&[
-            Route::get("/api/items/new").name("newItem").handler(h),
-            Route::get("/api/items/:id").name("getItem").handler(h),
-            Route::post("/api/items").name("createItem").handler(h),
-            Route::get("/api/items/:id/parts/:part")
-                .name("part")
-                .handler(h),
-        ])
+    async fn h(_ctx: Ctx) -> Result<Reply> {
+        Ok(Reply::empty())
+    }
+
+    fn router(routes: Vec<Route>) -> Router {
+        Router::new(&routes).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn name_of(r: &Router, method: Method, path: &str) -> String {
+        match r.find(&method, path) {
+            Match::Route(route, _) => route.info.name.to_string(),
+            Match::MethodNotAllowed(_) => "405".into(),
+            Match::NotFound => "404".into(),
+        }
     }
 
     #[test]
-    fn first_declared_match_wins_and_params_are_decoded() {
-        let r = router();
-        match r.find(&Method::GET, "/api/items/new") {
-            Match::Route(route, _) => assert_eq!(&*route.name, "newItem"),
-            _ => panic!("expected a match"),
+    fn literals_beat_params_in_any_declaration_order() {
+        let routes = vec![
+            Route::get("/api/items/:id").name("getItem").handler(h),
+            Route::get("/api/items/:id/parts/:part")
+                .name("part")
+                .handler(h),
+            Route::get("/api/items/new").name("newItem").handler(h),
+            Route::get("/api/:kind").name("kind").handler(h),
+            Route::get("/api/things/all").name("things").handler(h),
+            Route::post("/api/items").name("createItem").handler(h),
+        ];
+        let forward = router(routes.clone());
+        let backward = router(routes.into_iter().rev().collect());
+        for r in [&forward, &backward] {
+            assert_eq!(name_of(r, Method::GET, "/api/items/new"), "newItem");
+            assert_eq!(name_of(r, Method::GET, "/api/items/7"), "getItem");
+            assert_eq!(name_of(r, Method::GET, "/api/items/all"), "getItem");
+            assert_eq!(name_of(r, Method::GET, "/api/things/all"), "things");
+            assert_eq!(name_of(r, Method::GET, "/api/things"), "kind");
+            assert_eq!(name_of(r, Method::GET, "/api/items"), "kind");
+            assert_eq!(name_of(r, Method::GET, "/api/items/7/parts/2"), "part");
         }
-        match r.find(&Method::GET, "/api/items/a%20b/parts/7/") {
+    }
+
+    #[test]
+    fn ambiguous_pairs_are_refused_with_both_names() {
+        let err = Router::new(&[
+            Route::get("/a/:x/b").name("first").handler(h),
+            Route::get("/a/b/:y").name("second").handler(h),
+        ])
+        .err()
+        .expect("ambiguous");
+        let text = err.to_string();
+        assert!(text.contains("first") && text.contains("second"), "{text}");
+        assert!(
+            Router::new(&[
+                Route::get("/a/:x").name("one").handler(h),
+                Route::get("/a/:y").name("two").handler(h),
+            ])
+            .is_err()
+        );
+        // Different methods, different lengths or distinct literals are fine.
+        assert!(
+            Router::new(&[
+                Route::get("/a/:x").name("one").handler(h),
+                Route::post("/a/:y").name("two").handler(h),
+                Route::get("/a/:x/c").name("three").handler(h),
+                Route::get("/b/:x").name("four").handler(h),
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn params_are_decoded() {
+        let r = router(vec![
+            Route::get("/api/items/:id/parts/:part")
+                .name("part")
+                .handler(h),
+        ]);
+        let path = "/api/items/a%20b/parts/7/";
+        match r.find(&Method::GET, path) {
             Match::Route(route, params) => {
-                assert_eq!(&*route.name, "part");
-                let path = "/api/items/a%20b/parts/7/";
                 let view: Vec<(String, String)> = route
+                    .info
                     .param_names
                     .iter()
                     .enumerate()
-                    .map(|(i, n)| (n.to_string(), params_value(&params, i, path)))
+                    .map(|(i, n)| (n.to_string(), params.value_for_test(i, path)))
                     .collect();
                 assert_eq!(
                     view,
@@ -202,7 +351,10 @@ mod tests {
 
     #[test]
     fn wrong_method_is_405_unknown_path_is_404_head_uses_get() {
-        let r = router();
+        let r = router(vec![
+            Route::get("/api/items/:id").name("getItem").handler(h),
+            Route::post("/api/items").name("createItem").handler(h),
+        ]);
         match r.find(&Method::DELETE, "/api/items") {
             Match::MethodNotAllowed(allowed) => assert_eq!(allowed, vec![Method::POST]),
             _ => panic!("expected 405"),
@@ -212,10 +364,6 @@ mod tests {
             r.find(&Method::HEAD, "/api/items/1"),
             Match::Route(..)
         ));
-    }
-
-    fn params_value(params: &RawParams, index: usize, path: &str) -> String {
-        params.value_for_test(index, path)
     }
 
     #[test]

@@ -14,13 +14,14 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::Instrument;
 
-use super::body::{self, BodyError};
+use super::body;
 use super::deadline::{Deadline, Elapsed};
 use super::health::Readiness;
 use super::request_id;
-use super::response::{self, Body, Built};
+use super::response::{self, Body};
 use super::router::{Match, Router};
-use crate::context::{Ctx, Services};
+use crate::context::{Scope, ScopeInner, Services};
+use crate::handler::Endpoint;
 use crate::{Config, Env};
 
 const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
@@ -28,6 +29,7 @@ const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-
 /// Everything a request needs, shared by all connections.
 pub(crate) struct App {
     pub(crate) router: Router,
+    pub(crate) state: crate::module::StateMap,
     pub(crate) config: Config,
     pub(crate) env: Env,
     pub(crate) services: Services,
@@ -78,6 +80,39 @@ impl Drop for InFlight<'_> {
 pub(crate) struct ConnService {
     pub(crate) app: Arc<App>,
     pub(crate) conn: Arc<ConnState>,
+    /// The module's tower layers around [`AppService`], when it has any.
+    pub(crate) layered: Option<crate::handler::RouteService>,
+}
+
+/// The whole request pipeline as a tower service (what module layers wrap).
+#[derive(Clone)]
+pub(crate) struct AppService(pub(crate) Arc<App>);
+
+impl tower_service::Service<Request<axum::body::Body>> for AppService {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<axum::body::Body>) -> Self::Future {
+        let app = self.0.clone();
+        Box::pin(async move {
+            let response = app.handle(req).await;
+            let (parts, body) = response.into_parts();
+            let body = match body {
+                Body::Full(full) => axum::body::Body::new(full),
+                Body::Any(body) => body,
+            };
+            Ok(Response::from_parts(parts, body))
+        })
+    }
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
@@ -88,6 +123,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let app = self.app.clone();
         let conn = self.conn.clone();
+        let layered = self.layered.clone();
         conn.in_flight.fetch_add(1, Ordering::Relaxed);
         conn.head_since_ms.store(0, Ordering::Relaxed);
         Box::pin(async move {
@@ -95,7 +131,17 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 conn: &conn,
                 started: &app.started,
             };
-            Ok(app.handle(req).await)
+            match layered {
+                None => Ok(app.handle(req).await),
+                Some(service) => {
+                    let req = req.map(axum::body::Body::new);
+                    let response = match tower::ServiceExt::oneshot(service, req).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    Ok(response.map(Body::Any))
+                }
+            }
         })
     }
 }
@@ -111,7 +157,11 @@ impl App {
         !self.config.is_production()
     }
 
-    pub(crate) async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    pub(crate) async fn handle<B>(self: &Arc<Self>, req: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let path = req.uri().path();
         let probe = if path.len() > 1 {
             path.trim_end_matches('/')
@@ -187,69 +237,30 @@ impl App {
             "request",
             request_id = %request_id,
             method = %method,
-            route = %route.name,
+            route = %route.info.name,
         );
-        let head = method == Method::HEAD;
-        let (parts, incoming) = req.into_parts();
-        let body = if method == Method::GET || head {
-            bytes::Bytes::new()
-        } else {
-            let reading = std::pin::pin!(body::read(incoming, self.config.body_limit));
-            let read = match Deadline::new(reading, self.config.request_timeout).await {
-                Ok(read) => read,
-                Err(Elapsed) => Err(BodyError::TimedOut),
-            };
-            match read {
-                Ok(bytes) => bytes,
-                Err(err) => {
-                    let (status, body) = match err {
-                        BodyError::TooLarge => (
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            serde_json::json!({
-                                "error": "payload_too_large",
-                                "message": format!("Request body exceeded {} bytes.", self.config.body_limit),
-                            }),
-                        ),
-                        BodyError::TimedOut => (
-                            StatusCode::REQUEST_TIMEOUT,
-                            serde_json::json!({
-                                "error": "request_timeout",
-                                "message": "The request body did not arrive in time.",
-                            }),
-                        ),
-                        BodyError::Aborted => (
-                            StatusCode::BAD_REQUEST,
-                            serde_json::json!({
-                                "error": "bad_request",
-                                "message": "The request body could not be read.",
-                            }),
-                        ),
-                    };
-                    let mut res = response::json_value(status, &body);
-                    res.headers_mut().insert(X_REQUEST_ID, id_header);
-                    res.headers_mut()
-                        .insert(CONNECTION, HeaderValue::from_static("close"));
-                    self.finish(
-                        &span,
-                        &request_id,
-                        &method,
-                        &route.name,
-                        status.as_u16(),
-                        start,
-                    );
-                    return res;
-                }
+        let name: &str = &route.info.name;
+        let deny = |app: &App, err: crate::Error, close: bool| {
+            let status = err.status();
+            let mut res = response::from_error(err, false).response;
+            res.headers_mut().insert(X_REQUEST_ID, id_header.clone());
+            if close {
+                res.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
             }
+            app.finish(&span, &request_id, &method, name, status.as_u16(), start);
+            res
         };
+        let has_body = !req.body().is_end_stream();
 
+        // The access rule is decided before a byte of the body is read (and before `100 Continue`).
         let mut auth = None;
         let needs_check = !route.requirement.is_public()
-            || (self.auth_enabled
-                && crate::auth::has_credential(&parts.headers, parts.uri.query()));
+            || (self.auth_enabled && crate::auth::has_credential(req.headers(), req.uri().query()));
         if needs_check {
             let outcome = if self.auth_enabled {
                 self.auth
-                    .authenticate(&parts.headers, parts.uri.query())
+                    .authenticate(req.headers(), req.uri().query())
                     .instrument(span.clone())
                     .await
             } else {
@@ -258,96 +269,145 @@ impl App {
             match crate::auth::decide(&route.requirement, outcome) {
                 crate::auth::Gate::Allow(context) => auth = context,
                 crate::auth::Gate::Deny(err) => {
-                    let status = err.status().as_u16();
-                    let _enter = span.enter();
-                    tracing::warn!(target: "webstir::security", status, "request denied by the route's access rule");
-                    drop(_enter);
-                    let mut res = response::from_error(err, false).response;
-                    res.headers_mut().insert(X_REQUEST_ID, id_header);
-                    self.finish(&span, &request_id, &method, &route.name, status, start);
-                    return res;
+                    tracing::warn!(target: "webstir::security", parent: &span, status = err.status().as_u16(), "request denied by the route's access rule");
+                    return deny(self, err, has_body);
+                }
+            }
+        }
+        if has_body {
+            if body::declared_too_large(req.body(), self.config.body_limit) {
+                return deny(
+                    self,
+                    crate::extract::too_large(self.config.body_limit),
+                    true,
+                );
+            }
+            if let Some(types) = route.form_types {
+                let content_type = req
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let media = crate::extract::media_type(content_type);
+                if !types.iter().any(|t| media.eq_ignore_ascii_case(t)) {
+                    let err = crate::Error::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        format!(
+                            "This route accepts form bodies ({}), got '{}'.",
+                            types.join(", "),
+                            crate::extract::echo(content_type)
+                        ),
+                    );
+                    return deny(self, err, true);
                 }
             }
         }
 
-        let ctx = Ctx {
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
+        let body_done = has_body.then(crate::extract::body_flag);
+        let scope = Scope(Arc::new(ScopeInner {
+            app: self.clone(),
+            route: route.info.clone(),
             params,
-            param_names: route.param_names.clone(),
-            body,
             request_id,
-            route: route.name.clone(),
-            env: self.env.clone(),
             span: span.clone(),
             auth,
-            services: self.services.clone(),
+            body_done: body_done.clone(),
+        }));
+        let (parts, incoming) = req.into_parts();
+        let body = if has_body {
+            axum::body::Body::new(http_body_util::Limited::new(
+                incoming,
+                self.config.body_limit as usize,
+            ))
+        } else {
+            axum::body::Body::empty()
         };
-        // The span carries the request id from here on; `finish` only needs it when the span is off,
-        // and then the `request.completed` event is off too.
-        let request_id = "";
+        let request = Request::from_parts(parts, body);
         let expose = self.expose_errors();
 
-        let handler = route.handler.clone();
-        let call = std::panic::catch_unwind(AssertUnwindSafe(move || handler.call(ctx)));
+        let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &route.endpoint {
+            Endpoint::Handler(handler) => handler.call(request, scope),
+            Endpoint::Service(service) => {
+                let mut request = request;
+                request.extensions_mut().insert(scope);
+                let service = service.clone();
+                Box::pin(async move {
+                    match tower::ServiceExt::oneshot(service, request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                })
+            }
+        }));
+        let request_id = "";
         let outcome = match call {
             Err(payload) => Err(panic_message(&*payload)),
             Ok(fut) => {
                 let fut = AssertUnwindSafe(fut)
                     .catch_unwind()
                     .instrument(span.clone());
-                let result = match Deadline::new(fut, self.config.request_timeout).await {
-                    Ok(result) => result,
+                match Deadline::new(fut, self.config.request_timeout).await {
+                    Ok(result) => result.map_err(|payload| panic_message(&*payload)),
                     Err(Elapsed) => {
                         let limit = self.config.request_timeout.unwrap_or_default();
+                        let body_pending = body_done
+                            .as_ref()
+                            .is_some_and(|done| !done.load(std::sync::atomic::Ordering::Relaxed));
+                        let (status, message) = if body_pending {
+                            (
+                                StatusCode::REQUEST_TIMEOUT,
+                                "The request body did not arrive in time.".to_owned(),
+                            )
+                        } else {
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                format!("The request took longer than {} ms.", limit.as_millis()),
+                            )
+                        };
                         let mut res = response::json_value(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            &serde_json::json!({
-                                "error": "request_timeout",
-                                "message": format!("The request took longer than {} ms.", limit.as_millis()),
-                            }),
+                            status,
+                            &serde_json::json!({ "error": "request_timeout", "message": message }),
                         );
                         res.headers_mut().insert(X_REQUEST_ID, id_header);
+                        if body_pending {
+                            res.headers_mut()
+                                .insert(CONNECTION, HeaderValue::from_static("close"));
+                        }
                         tracing::error!(target: "webstir::http", parent: &span, timeout_ms = limit.as_millis() as u64, "request handler timed out");
-                        self.finish(&span, request_id, &method, &route.name, 503, start);
+                        self.finish(&span, request_id, &method, name, status.as_u16(), start);
                         return res;
                     }
-                };
-                result.map_err(|payload| panic_message(&*payload))
-            }
-        };
-
-        let Built {
-            mut response,
-            failure,
-        } = match outcome {
-            Ok(Ok(reply)) => response::from_reply(reply, head, expose),
-            Ok(Err(err)) => response::from_error(err, expose),
-            Err(panic) => {
-                tracing::error!(target: "webstir::http", parent: &span, panic = %panic, "request handler panicked");
-                Built {
-                    response: response::internal(&panic, expose),
-                    failure: None,
                 }
             }
         };
-        if let Some(message) = failure {
-            tracing::error!(target: "webstir::http", parent: &span, error = %message, "request handler failed");
-        }
+
+        let mut response = match outcome {
+            Ok(response) => {
+                let (response, failure) = response::from_axum(response, expose);
+                if let Some(message) = failure {
+                    tracing::error!(target: "webstir::http", parent: &span, error = %message, "request handler failed");
+                }
+                response
+            }
+            Err(panic) => {
+                tracing::error!(target: "webstir::http", parent: &span, panic = %panic, "request handler panicked");
+                response::internal(&panic, expose)
+            }
+        };
         response.headers_mut().insert(X_REQUEST_ID, id_header);
         self.finish(
             &span,
             request_id,
             &method,
-            &route.name,
+            name,
             response.status().as_u16(),
             start,
         );
         response
     }
 
-    fn preflight(&self, req: &Request<Incoming>) -> Response<Body> {
+    fn preflight<B>(&self, req: &Request<B>) -> Response<Body> {
         let mut res = Response::new(Body::default());
         *res.status_mut() = StatusCode::NO_CONTENT;
         let headers = res.headers_mut();

@@ -57,69 +57,61 @@ pub(crate) fn module() -> Module {
         .route(
             Route::get("/items/new")
                 .name("newItem")
-                .handler(|_c| async { Ok(Reply::text("form")) }),
+                .handler(|| async { Reply::text("form") }),
         )
         .route(Route::get("/items/:id").name("item").handler(item))
         .route(
             Route::delete("/items/:id")
                 .name("deleteItem")
-                .handler(|_c| async { Ok(Reply::empty()) }),
+                .handler(|| async { Reply::empty() }),
         )
         .route(
             Route::get("/redirect")
                 .name("redirect")
-                .handler(|_c| async { Ok(Reply::redirect("/done?name=Webstir")) }),
+                .handler(|| async { Reply::redirect("/done?name=Webstir") }),
         )
         .route(
             Route::get("/moved")
                 .name("moved")
-                .handler(|_c| async { Ok(Reply::redirect("/elsewhere").status(301)) }),
+                .handler(|| async { Reply::redirect("/elsewhere").status(301) }),
         )
-        .route(
-            Route::get("/fragment")
-                .name("fragment")
-                .handler(|_c| async {
-                    Ok(Reply::fragment("greeting", "<p>Hello Webstir</p>")
-                        .selector("#main")
-                        .mode(FragmentMode::Append))
-                }),
-        )
+        .route(Route::get("/fragment").name("fragment").handler(|| async {
+            Reply::fragment("greeting", "<p>Hello Webstir</p>")
+                .selector("#main")
+                .mode(FragmentMode::Append)
+        }))
         .route(
             Route::get("/fragment-cached")
                 .name("fragmentCached")
-                .handler(|_c| async {
-                    Ok(Reply::fragment("greeting", "<p>Hi</p>")
-                        .header("Cache-Control", "max-age=5"))
+                .handler(|| async {
+                    Reply::fragment("greeting", "<p>Hi</p>").header("Cache-Control", "max-age=5")
                 }),
         )
         .route(
             Route::get("/bad-fragment")
                 .name("badFragment")
-                .handler(|_c| async { Ok(Reply::fragment("  ", "<p>x</p>")) }),
+                .handler(|| async { Reply::fragment("  ", "<p>x</p>") }),
         )
-        .route(Route::get("/errors").name("errors").handler(|_c| async {
-            Ok(Reply::errors(vec![webstir::ApiError::new(
-                "domain",
-                "not allowed today",
-            )]))
+        .route(Route::get("/errors").name("errors").handler(|| async {
+            Reply::errors(vec![webstir::ApiError::new("domain", "not allowed today")])
         }))
         .route(
             Route::get("/html")
                 .name("html")
-                .handler(|_c| async { Ok(Reply::html("<h1>Hi</h1>").header("x-custom", "yes")) }),
+                .handler(|| async { Reply::html("<h1>Hi</h1>").header("x-custom", "yes") }),
         )
         .route(
             Route::get("/env")
                 .name("env")
                 .handler(|ctx: Ctx| async move {
                     let value = ctx.env().require("WEBSTIR_TEST_REQUIRED")?;
-                    Ok(Reply::text(value.to_owned()))
+                    Ok::<_, Error>(Reply::text(value.to_owned()))
                 }),
         )
         .route(
-            Route::get("/set-id").name("setId").handler(|_c| async {
-                Ok(Reply::text("x").header("x-request-id", "handler-chosen"))
-            }),
+            Route::get("/set-id")
+                .name("setId")
+                .handler(|| async { Reply::text("x").header("x-request-id", "handler-chosen") }),
         )
 }
 
