@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::exec::{Mode, Output};
 use crate::placeholders;
 use crate::postgres::{PgTx, Postgres};
+use crate::queryable::Queryable;
 use crate::row::Row;
 use crate::sqlite::{Sqlite, SqliteTx};
 use crate::url::{self, Target};
@@ -162,16 +163,12 @@ impl Db {
     /// # Errors
     ///
     /// As [`query`](Db::query), plus [`Error::Deserialize`].
-    pub async fn query_as<T: DeserializeOwned>(
+    pub fn query_as<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[Value],
-    ) -> Result<Vec<T>, Error> {
-        self.query(sql, params)
-            .await?
-            .iter()
-            .map(Row::deserialize)
-            .collect()
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send {
+        Queryable::query_as(self, sql, params)
     }
 
     /// Runs a statement and converts its first row into `T`.
@@ -179,12 +176,12 @@ impl Db {
     /// # Errors
     ///
     /// [`Error::NoRows`] when there is no row, otherwise as [`query_as`](Db::query_as).
-    pub async fn query_one<T: DeserializeOwned>(
+    pub fn query_one<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[Value],
-    ) -> Result<T, Error> {
-        self.query_optional(sql, params).await?.ok_or(Error::NoRows)
+    ) -> impl Future<Output = Result<T, Error>> + Send {
+        Queryable::query_one(self, sql, params)
     }
 
     /// Runs a statement and converts its first row, if any, into `T`.
@@ -192,12 +189,12 @@ impl Db {
     /// # Errors
     ///
     /// As [`query_as`](Db::query_as).
-    pub async fn query_optional<T: DeserializeOwned>(
+    pub fn query_optional<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[Value],
-    ) -> Result<Option<T>, Error> {
-        first(self.query(sql, params).await?)
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
+        Queryable::query_optional(self, sql, params)
     }
 
     /// Runs a statement and returns the number of rows it inserted, updated or deleted.
@@ -365,10 +362,6 @@ fn affected(output: Output) -> Result<u64, Error> {
     }
 }
 
-fn first<T: DeserializeOwned>(rows: Vec<Row>) -> Result<Option<T>, Error> {
-    rows.first().map(Row::deserialize).transpose()
-}
-
 enum TxEngine {
     Sqlite(SqliteTx),
     Postgres(Box<PgTx>),
@@ -449,26 +442,32 @@ impl TxInner {
 
 /// An open transaction, handed to the closure of [`Db::transaction`].
 ///
-/// It has the same statement methods as [`Db`]. It is committed or rolled back by `Db::transaction` when the
-/// closure returns; using it after that returns [`Error::TransactionFinished`].
+/// It has the same statement methods as [`Db`]; both implement [`Queryable`], so a helper taking
+/// `&impl Queryable` runs on either. It is committed or rolled back by `Db::transaction` when the closure
+/// returns; using it after that returns [`Error::TransactionFinished`].
 pub struct Transaction {
     inner: Arc<TxInner>,
 }
 
 impl fmt::Debug for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let engine = match self.inner.engine {
-            TxEngine::Sqlite(_) => Engine::Sqlite,
-            TxEngine::Postgres(_) => Engine::Postgres,
-        };
         f.debug_struct("Transaction")
-            .field("engine", &engine)
+            .field("engine", &self.engine())
             .field("finished", &self.inner.finished())
             .finish()
     }
 }
 
 impl Transaction {
+    /// Which engine the transaction runs on, like [`Db::engine`].
+    #[must_use]
+    pub fn engine(&self) -> Engine {
+        match self.inner.engine {
+            TxEngine::Sqlite(_) => Engine::Sqlite,
+            TxEngine::Postgres(_) => Engine::Postgres,
+        }
+    }
+
     /// Like [`Db::query`], inside the transaction.
     ///
     /// # Errors
@@ -483,16 +482,12 @@ impl Transaction {
     /// # Errors
     ///
     /// See [`Error`].
-    pub async fn query_as<T: DeserializeOwned>(
+    pub fn query_as<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[Value],
-    ) -> Result<Vec<T>, Error> {
-        self.query(sql, params)
-            .await?
-            .iter()
-            .map(Row::deserialize)
-            .collect()
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send {
+        Queryable::query_as(self, sql, params)
     }
 
     /// Like [`Db::query_one`], inside the transaction.
@@ -500,12 +495,12 @@ impl Transaction {
     /// # Errors
     ///
     /// See [`Error`].
-    pub async fn query_one<T: DeserializeOwned>(
+    pub fn query_one<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[Value],
-    ) -> Result<T, Error> {
-        self.query_optional(sql, params).await?.ok_or(Error::NoRows)
+    ) -> impl Future<Output = Result<T, Error>> + Send {
+        Queryable::query_one(self, sql, params)
     }
 
     /// Like [`Db::query_optional`], inside the transaction.
@@ -513,12 +508,12 @@ impl Transaction {
     /// # Errors
     ///
     /// See [`Error`].
-    pub async fn query_optional<T: DeserializeOwned>(
+    pub fn query_optional<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[Value],
-    ) -> Result<Option<T>, Error> {
-        first(self.query(sql, params).await?)
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
+        Queryable::query_optional(self, sql, params)
     }
 
     /// Like [`Db::execute`], inside the transaction.

@@ -6,6 +6,8 @@
 //! * Results are [`Row`]s: JSON-friendly maps, or any `serde::Deserialize` type via [`Db::query_as`],
 //!   [`Db::query_one`] and [`Db::query_optional`].
 //! * [`Db::transaction`] runs a closure in a transaction (commit on `Ok`, rollback on `Err`, panic or drop).
+//! * [`Queryable`] is implemented by [`Db`] and [`Transaction`]: write a helper taking `&impl Queryable` once and
+//!   run it standalone or inside a transaction.
 //! * [`Error`] separates constraint violations ([`Error::constraint_kind`], a 409) and an unreachable database
 //!   ([`Error::is_unavailable`], a 503) from other failures.
 //! * [`migrate`] is the migration runner behind the app binary's `migrate` subcommand.
@@ -38,6 +40,7 @@ mod postgres;
 #[cfg(not(feature = "postgres"))]
 #[path = "disabled/postgres.rs"]
 mod postgres;
+mod queryable;
 mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -51,6 +54,8 @@ mod value;
 pub use db::{Db, Engine, Transaction};
 #[doc(inline)]
 pub use error::{ConstraintKind, Error};
+#[doc(inline)]
+pub use queryable::Queryable;
 #[doc(inline)]
 pub use row::Row;
 #[doc(inline)]
@@ -69,6 +74,12 @@ mod send_tests {
         assert_send(&db.execute("SELECT 1", params![]));
         assert_send(&db.ping());
         assert_send(&db.transaction(|tx| async move { tx.execute("SELECT 1", params![]).await }));
+        // A generic helper over `Queryable` is `Send` on both, so it can be awaited from a handler.
+        async fn helper(q: &impl Queryable) -> Result<Option<i64>, Error> {
+            q.query_optional::<i64>("SELECT 1", &[]).await
+        }
+        assert_send(&helper(&db));
+        assert_send(&db.transaction(|tx| async move { helper(&tx).await }));
         let mut out = Vec::new();
         assert_send(&migrate::run(
             &db,

@@ -8,6 +8,8 @@ mod connect;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrate;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod queryable;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod transactions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod types;
