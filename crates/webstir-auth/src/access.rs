@@ -1,7 +1,7 @@
 //! Route access rules: who may call a route, decided before the handler runs.
 
 use crate::context::AuthContext;
-use crate::outcome::{AuthOutcome, RejectReason};
+use crate::outcome::{AuthOutcome, CredentialKind, RejectReason};
 use crate::security_log;
 
 /// What a route requires. The runtime maps the manifest's access rule onto this:
@@ -19,6 +19,8 @@ pub struct Requirement {
     pub scopes: Vec<String>,
     /// At least one of these roles is required (when non-empty).
     pub roles: Vec<String>,
+    /// Only these credential kinds are accepted (any kind when empty).
+    pub credentials: Vec<CredentialKind>,
 }
 
 impl Requirement {
@@ -33,6 +35,20 @@ impl Requirement {
             authenticated: true,
             ..Self::default()
         }
+    }
+
+    /// Only a service credential (`AUTH_SERVICE_TOKENS`) is accepted: decided by the credential's kind,
+    /// never by a `service` scope or role a user token could claim.
+    pub fn service() -> Self {
+        Self::authenticated().with_credentials([CredentialKind::ServiceToken])
+    }
+
+    /// Accept only these credential kinds (and therefore require authentication).
+    #[must_use]
+    pub fn with_credentials(mut self, kinds: impl IntoIterator<Item = CredentialKind>) -> Self {
+        self.credentials.extend(kinds);
+        self.authenticated = true;
+        self
     }
 
     /// Requires every one of `scopes` (and therefore authentication).
@@ -97,11 +113,23 @@ impl Requirement {
     }
 
     /// The scope/role part of [`check`](Self::check) for an already verified context (no logging).
+    ///
+    /// The scope and role named `service` are reserved: only a service credential holds them, whatever
+    /// a token's claims say.
     pub fn authorize(&self, ctx: &AuthContext) -> Decision {
-        if let Some(missing) = self.scopes.iter().find(|s| !ctx.has_scope(s)) {
+        if !self.credentials.is_empty() && !self.credentials.contains(&ctx.kind) {
+            return Decision::Forbidden(Forbidden::CredentialKind(self.credentials.clone()));
+        }
+        let service = ctx.kind == CredentialKind::ServiceToken;
+        if let Some(missing) = self
+            .scopes
+            .iter()
+            .find(|s| !ctx.has_scope(s) || (s.as_str() == SERVICE && !service))
+        {
             return Decision::Forbidden(Forbidden::MissingScope(missing.clone()));
         }
-        if !self.roles.is_empty() && !ctx.has_any_role(&self.roles) {
+        let role_ok = |r: &String| ctx.has_role(r) && (r.as_str() != SERVICE || service);
+        if !self.roles.is_empty() && !self.roles.iter().any(role_ok) {
             return Decision::Forbidden(Forbidden::MissingRole(self.roles.clone()));
         }
         Decision::Allow
@@ -127,7 +155,12 @@ pub enum Forbidden {
     MissingScope(String),
     /// None of these roles was granted.
     MissingRole(Vec<String>),
+    /// The credential is not of an accepted kind (e.g. a user token on a service-only route).
+    CredentialKind(Vec<CredentialKind>),
 }
+
+/// The reserved scope and role of service credentials.
+const SERVICE: &str = "service";
 
 impl Forbidden {
     /// Stable code for logs: `missing_scope` or `missing_role`.
@@ -135,6 +168,7 @@ impl Forbidden {
         match self {
             Self::MissingScope(_) => "missing_scope",
             Self::MissingRole(_) => "missing_role",
+            Self::CredentialKind(_) => "wrong_credential",
         }
     }
 }
@@ -173,7 +207,32 @@ impl Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::CredentialKind;
+
+    #[test]
+    fn service_only_is_decided_by_the_credential_kind() {
+        let r = Requirement::service();
+        let forged = AuthOutcome::Authenticated(
+            AuthContext::new(CredentialKind::Jwt)
+                .with_scopes(["service"])
+                .with_roles(["service"]),
+        );
+        assert_eq!(r.check(&forged).status(), 403);
+        assert!(
+            r.check(&AuthOutcome::Authenticated(AuthContext::service()))
+                .is_allowed()
+        );
+        assert_eq!(r.check(&AuthOutcome::Anonymous).status(), 401);
+        // The reserved scope and role are not granted by a user token's claims either.
+        let by_scope = Requirement::public().with_scopes(["service"]);
+        assert_eq!(by_scope.check(&forged).status(), 403);
+        let by_role = Requirement::public().with_roles(["service"]);
+        assert_eq!(by_role.check(&forged).status(), 403);
+        assert!(
+            by_role
+                .check(&AuthOutcome::Authenticated(AuthContext::service()))
+                .is_allowed()
+        );
+    }
 
     fn user(scopes: &[&str], roles: &[&str]) -> AuthOutcome {
         AuthOutcome::Authenticated(

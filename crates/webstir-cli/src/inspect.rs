@@ -167,6 +167,7 @@ pub(crate) fn json(ws: &Workspace, built: &Built, migrations: &Migrations) -> St
 fn access_text(rule: &webstir_manifest::AccessRule) -> String {
     let mut parts = vec![match rule.mode {
         webstir_manifest::AccessMode::Public => "auth: public".to_owned(),
+        webstir_manifest::AccessMode::Service => "auth: service credentials only".to_owned(),
         _ => "auth: authenticated".to_owned(),
     }];
     if !rule.scopes.is_empty() {

@@ -431,6 +431,9 @@ pub enum AccessMode {
     Public,
     /// A valid credential is required.
     Authenticated,
+    /// Only a service credential (`X-Service-Token` matching `AUTH_SERVICE_TOKENS`) may call it. Decided
+    /// by the credential's kind, never by a scope or role claim a user token could carry.
+    Service,
 }
 
 /// A route: method, path and the metadata that describes it.
@@ -978,6 +981,14 @@ impl AccessRule {
     pub fn authenticated() -> Self {
         Self {
             mode: AccessMode::Authenticated,
+            ..Self::default()
+        }
+    }
+
+    /// Only service credentials: `{"mode":"service"}`.
+    pub fn service() -> Self {
+        Self {
+            mode: AccessMode::Service,
             ..Self::default()
         }
     }

@@ -51,6 +51,9 @@ pub(crate) fn enabled(auth: &Authenticator) -> bool {
 /// The requirement a route's access rule stands for.
 pub(crate) fn requirement(rule: Option<&AccessRule>) -> Requirement {
     match rule {
+        Some(rule) if rule.mode == AccessMode::Service => Requirement::service()
+            .with_scopes(rule.scopes.iter().cloned())
+            .with_roles(rule.roles.iter().cloned()),
         Some(rule)
             if rule.mode == AccessMode::Authenticated
                 || !rule.scopes.is_empty()
@@ -107,6 +110,9 @@ pub(crate) fn decide(requirement: &Requirement, outcome: AuthOutcome) -> Gate {
                 }
                 webstir_auth::Forbidden::MissingRole(roles) => {
                     format!("Requires one of the roles: {}.", roles.join(", "))
+                }
+                webstir_auth::Forbidden::CredentialKind(_) => {
+                    "This route accepts service credentials only.".to_owned()
                 }
                 _ => "Not allowed.".to_owned(),
             },

@@ -266,7 +266,18 @@ impl Route {
     /// A valid credential is required.
     #[must_use]
     pub fn authenticated(mut self) -> Self {
-        self.rule().mode = AccessMode::Authenticated;
+        let rule = self.rule();
+        if rule.mode == AccessMode::Public {
+            rule.mode = AccessMode::Authenticated;
+        }
+        self
+    }
+
+    /// Only service credentials (`X-Service-Token` matching `AUTH_SERVICE_TOKENS`) may call the route:
+    /// decided by the credential's kind, so a user token claiming a `service` scope is refused (403).
+    #[must_use]
+    pub fn service_only(mut self) -> Self {
+        self.rule().mode = AccessMode::Service;
         self
     }
 
@@ -274,7 +285,9 @@ impl Route {
     #[must_use]
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         let rule = self.rule();
-        rule.mode = AccessMode::Authenticated;
+        if rule.mode == AccessMode::Public {
+            rule.mode = AccessMode::Authenticated;
+        }
         rule.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
@@ -283,7 +296,9 @@ impl Route {
     #[must_use]
     pub fn roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
         let rule = self.rule();
-        rule.mode = AccessMode::Authenticated;
+        if rule.mode == AccessMode::Public {
+            rule.mode = AccessMode::Authenticated;
+        }
         rule.roles = roles.into_iter().map(Into::into).collect();
         self
     }
