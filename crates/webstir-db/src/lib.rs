@@ -88,5 +88,6 @@ mod send_tests {
             migrate::MigrateCommand::Status,
             &mut out,
         ));
+        assert_send(&migrate::apply_system(&db, &[], migrate::SYSTEM_TABLE));
     }
 }

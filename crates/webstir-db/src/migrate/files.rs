@@ -115,10 +115,7 @@ pub(crate) fn parse(id: String, path: PathBuf, source: &str) -> Result<Migration
         });
     }
     let down = down.filter(|d| !d.trim().is_empty());
-    let checksum = Sha256::digest(up.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let checksum = checksum(&up);
     Ok(Migration {
         id,
         path,
@@ -126,6 +123,14 @@ pub(crate) fn parse(id: String, path: PathBuf, source: &str) -> Result<Migration
         down,
         checksum,
     })
+}
+
+/// Hex SHA-256 of an up part whose line endings are already normalised to `\n`.
+pub(crate) fn checksum(up: &str) -> String {
+    Sha256::digest(up.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,6 +29,13 @@
 //!   applying fail until the file is restored; the down part may be fixed freely.
 //! * Two processes migrating at once do not both apply a migration: each migration takes
 //!   `pg_advisory_xact_lock` on PostgreSQL (`BEGIN IMMEDIATE` on SQLite) and re-checks the history first.
+//!
+//! # System migrations
+//!
+//! Tables the framework itself owns (API keys, later sessions, jobs…) are created by [`SystemMigration`]s:
+//! SQL embedded in the binary, applied with [`apply_system`] and recorded in their own history table
+//! ([`SYSTEM_TABLE`]), so the app's `migrate --status`/`--down` never see them. The runtime applies them
+//! before the app's own migrations, with the same transaction, locking and checksum rules as above.
 
 mod files;
 
@@ -47,6 +54,79 @@ pub const DEFAULT_TABLE: &str = "_webstir_migrations";
 
 /// Where an app keeps its migrations, relative to the workspace root.
 pub const DEFAULT_DIR: &str = "src/backend/db/migrations";
+
+/// The history table of the framework's own [`SystemMigration`]s (separate from [`DEFAULT_TABLE`]).
+pub const SYSTEM_TABLE: &str = "_webstir_system_migrations";
+
+/// A migration of a framework-owned table, embedded in the binary and applied with [`apply_system`].
+///
+/// The id names it in the history (`"0001_api_keys"`); ids are applied in the order of the slice given to
+/// [`apply_system`] and must never be reused. The SQL for the current engine is checksummed like the up part of
+/// a migration file: once released, a system migration must not change (put the change in a new one), or
+/// [`apply_system`] refuses with [`Error::SystemChanged`]. There is no down part. As with files, do not put
+/// `BEGIN`/`COMMIT` in the SQL.
+///
+/// ```
+/// use webstir_db::migrate::SystemMigration;
+///
+/// const SYSTEM_MIGRATIONS: &[SystemMigration] = &[SystemMigration::new(
+///     "0001_api_keys",
+///     "CREATE TABLE webstir_api_keys (id INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT NOT NULL UNIQUE)",
+///     "CREATE TABLE webstir_api_keys (id BIGSERIAL PRIMARY KEY, hash TEXT NOT NULL UNIQUE)",
+/// )];
+/// assert_eq!(SYSTEM_MIGRATIONS[0].id(), "0001_api_keys");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemMigration {
+    id: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl SystemMigration {
+    /// A system migration with its id and its SQL for each engine (often `include_str!` of a file).
+    #[must_use]
+    pub const fn new(id: &'static str, sqlite: &'static str, postgres: &'static str) -> Self {
+        SystemMigration {
+            id,
+            sqlite,
+            postgres,
+        }
+    }
+
+    /// A system migration whose SQL is the same on both engines.
+    #[must_use]
+    pub const fn portable(id: &'static str, sql: &'static str) -> Self {
+        Self::new(id, sql, sql)
+    }
+
+    /// The id recorded in the history table.
+    #[must_use]
+    pub const fn id(&self) -> &'static str {
+        self.id
+    }
+
+    /// The SQL for `engine`.
+    #[must_use]
+    pub const fn sql(&self, engine: Engine) -> &'static str {
+        match engine {
+            Engine::Sqlite => self.sqlite,
+            Engine::Postgres => self.postgres,
+        }
+    }
+
+    /// As a migration file would be loaded (same checksum rules).
+    fn to_migration(self, engine: Engine) -> Migration {
+        let up = self.sql(engine).replace("\r\n", "\n");
+        Migration {
+            id: self.id.to_owned(),
+            path: PathBuf::new(),
+            checksum: files::checksum(&up),
+            up,
+            down: None,
+        }
+    }
+}
 
 /// What [`run`] should do (the flags of `migrate`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +211,15 @@ pub enum Error {
         id: String,
         /// Its file.
         path: PathBuf,
+    },
+    /// An applied system migration's SQL differs from the one in this binary.
+    #[error(
+        "system migration {id} differs from the one that was applied (its checksum differs from the recorded \
+         one); system migrations must never change once released, add a new one instead"
+    )]
+    SystemChanged {
+        /// The system migration id.
+        id: String,
     },
     /// An applied migration has no local file, so it cannot be reverted.
     #[error("cannot revert migration {id}: there is no local migration file for it")]
@@ -367,6 +456,79 @@ pub async fn run(
         }
     }
     Ok(report)
+}
+
+/// Applies the pending `migrations` in order, recording them in `table` (normally [`SYSTEM_TABLE`]), and
+/// returns the ids this call applied (empty when all were applied already).
+///
+/// Idempotent and safe to run from several processes at once: like [`run`], each migration runs in one
+/// transaction with its history row, under `pg_advisory_xact_lock` (PostgreSQL) or `BEGIN IMMEDIATE`
+/// (SQLite), and re-checks the history first, so a migration applied meanwhile by another process is skipped
+/// (and not in the returned list). History rows without a migration in `migrations` (applied by a newer
+/// binary) are ignored.
+///
+/// # Errors
+///
+/// [`Error::InvalidTableName`], [`Error::DuplicateIds`], [`Error::SystemChanged`] (checked for all of them
+/// before anything is applied), [`Error::ApplyFailed`] naming the failing id (that migration is rolled back;
+/// the ones before it stay applied), or [`Error::History`].
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use webstir_db::{Db, migrate::{self, SystemMigration}};
+///
+/// const SYSTEM: &[SystemMigration] = &[SystemMigration::portable(
+///     "0001_api_keys",
+///     "CREATE TABLE webstir_api_keys (hash TEXT PRIMARY KEY)",
+/// )];
+/// let db = Db::connect(":memory:", std::path::Path::new("."))?;
+/// assert_eq!(migrate::apply_system(&db, SYSTEM, migrate::SYSTEM_TABLE).await?, ["0001_api_keys"]);
+/// assert!(migrate::apply_system(&db, SYSTEM, migrate::SYSTEM_TABLE).await?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub async fn apply_system(
+    db: &Db,
+    migrations: &[SystemMigration],
+    table: &str,
+) -> Result<Vec<String>, Error> {
+    validate_table_name(table)?;
+    let engine = db.engine();
+    let local: Vec<Migration> = migrations.iter().map(|m| m.to_migration(engine)).collect();
+    let mut ids: Vec<&str> = local.iter().map(|m| m.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut duplicates: Vec<String> = ids
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].to_owned())
+        .collect();
+    if !duplicates.is_empty() {
+        duplicates.dedup();
+        return Err(Error::DuplicateIds { ids: duplicates });
+    }
+
+    let history = History { db, table };
+    history.ensure().await.map_err(Error::History)?;
+    let applied = history.applied().await.map_err(Error::History)?;
+    let report = compare(&local, &applied);
+    if let Some(id) = report.changed.into_iter().next() {
+        return Err(Error::SystemChanged { id });
+    }
+    let mut done = Vec::new();
+    for m in local.iter().filter(|m| report.pending.contains(&m.id)) {
+        let applied_now = history
+            .apply(m)
+            .await
+            .map_err(|source| Error::ApplyFailed {
+                id: m.id.clone(),
+                source,
+            })?;
+        if applied_now {
+            tracing::info!(target: "webstir_db", id = %m.id, table, "applied system migration");
+            done.push(m.id.clone());
+        }
+    }
+    Ok(done)
 }
 
 /// Compares local files with the history.

@@ -10,6 +10,8 @@ mod migrate;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod queryable;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod system_migrations;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod transactions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod types;
