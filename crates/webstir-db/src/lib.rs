@@ -28,6 +28,16 @@
 //!
 //! How the engines are driven (threads, connections, measurements) is described in the crate's `README.md`;
 //! none of it changes the API.
+//!
+//! # Cargo features
+//!
+//! | feature | engine | default |
+//! |---|---|---|
+//! | `sqlite` | embedded SQLite (rusqlite, bundled) | yes |
+//! | `postgres` | PostgreSQL (tokio-postgres) | yes |
+//!
+//! The API is the same with any combination; a `DATABASE_URL` for an engine that is not compiled in makes
+//! [`Db::connect`] return [`Error::EngineDisabled`], naming the feature to enable.
 
 mod db;
 mod de;
