@@ -3,4 +3,5 @@
 mod database;
 mod http;
 mod jobs;
+mod request_model;
 mod util;
