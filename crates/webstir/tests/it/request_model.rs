@@ -856,6 +856,7 @@ async fn streamed_request_body_over_the_cap_is_413() {
         "expected 413 for a chunked body over REQUEST_BODY_MAX_BYTES, got: {text}"
     );
     assert!(text.contains("payload_too_large"), "{text}");
+    assert!(head_of(&buf).contains("connection: close"), "{text}");
     app.stop().await;
 }
 
@@ -1560,5 +1561,272 @@ async fn service_only_routes_refuse_user_tokens_with_a_service_scope() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body cap and auth-before-body also hold for buffering extractors and behind module layers
+// ---------------------------------------------------------------------------------------------
+
+fn capped_module(with_layer: bool) -> Module {
+    let module = Module::new("@test/capped", "0.1.0")
+        .route(
+            Route::post("/json")
+                .name("json")
+                .handler(|Json(n): Json<Named>| async move { n.name }),
+        )
+        .route(
+            Route::post("/ctx")
+                .name("ctx")
+                .handler(|ctx: Ctx| async move { format!("{} bytes", ctx.body().len()) }),
+        )
+        .route(
+            Route::post("/guarded")
+                .name("guarded")
+                .authenticated()
+                .handler(|body: Bytes| async move { format!("{} bytes", body.len()) }),
+        )
+        .route(Route::get("/id").name("id").handler(
+            |webstir::extract::RequestId(id): webstir::extract::RequestId| async move { id },
+        ));
+    if with_layer {
+        module.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-module-layer"),
+            HeaderValue::from_static("on"),
+        ))
+    } else {
+        module
+    }
+}
+
+/// Send `head` plus `body` on a fresh connection; the response head (lowercased) and whole text.
+async fn exchange(addr: SocketAddr, head: &str, body: &[u8], until: &[u8]) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = read_until(&mut stream, &mut buf, b"\r\n\r\n").await;
+    let _ = read_until(&mut stream, &mut buf, until).await;
+    (head_of(&buf), String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[tokio::test]
+async fn body_cap_and_auth_before_body_hold_with_and_without_module_layers() {
+    for with_layer in [false, true] {
+        let app = serve(
+            capped_module(with_layer),
+            &[
+                ("REQUEST_BODY_MAX_BYTES", "1024"),
+                ("AUTH_JWT_SECRET", SECRET),
+            ],
+        )
+        .await;
+        let layer_header = |head: &str| {
+            if with_layer {
+                assert!(head.contains("x-module-layer: on"), "{head}");
+            }
+        };
+
+        // chunked bodies over the cap through buffering extractors: 413 payload_too_large
+        let mut chunked = Vec::new();
+        for _ in 0..4 {
+            chunked.extend(chunk(&[b' '; 512]));
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        for (path, ct) in [("/json", "application/json"), ("/ctx", "text/plain")] {
+            let (head, text) = exchange(
+                app.addr,
+                &format!("POST {path} HTTP/1.1\r\nhost: t\r\ncontent-type: {ct}\r\ntransfer-encoding: chunked\r\n\r\n"),
+                &chunked,
+                b"}",
+            )
+            .await;
+            assert!(
+                head.starts_with("http/1.1 413"),
+                "{with_layer} {path}: {text}"
+            );
+            assert!(
+                head.contains("connection: close"),
+                "{with_layer} {path}: {head}"
+            );
+            assert!(
+                text.contains(r#""error":"payload_too_large""#),
+                "{with_layer} {path}: {text}"
+            );
+            layer_header(&head);
+        }
+
+        // a declared length over the cap: 413 without reading the body
+        let (head, text) = exchange(
+            app.addr,
+            "POST /ctx HTTP/1.1\r\nhost: t\r\ncontent-type: text/plain\r\ncontent-length: 5000000\r\n\r\n",
+            b"",
+            b"}",
+        )
+        .await;
+        assert!(head.starts_with("http/1.1 413"), "{with_layer}: {text}");
+        assert!(head.contains("connection: close"), "{with_layer}: {head}");
+        layer_header(&head);
+
+        // auth is still decided before the body, and before 100 Continue
+        let (head, text) = exchange(
+            app.addr,
+            "POST /guarded HTTP/1.1\r\nhost: t\r\ncontent-length: 50000000\r\n\r\n",
+            &[b'g'; 512],
+            b"}",
+        )
+        .await;
+        assert!(head.starts_with("http/1.1 401"), "{with_layer}: {text}");
+        assert!(head.contains("connection: close"), "{with_layer}: {head}");
+        layer_header(&head);
+        let (head, text) = exchange(
+            app.addr,
+            "POST /guarded HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\nexpect: 100-continue\r\n\r\n",
+            b"",
+            b"}",
+        )
+        .await;
+        assert!(head.starts_with("http/1.1 401"), "{with_layer}: {text}");
+        assert!(!text.contains("100 Continue"), "{with_layer}: {text}");
+        let token = bearer("u", None);
+        let (head, text) = exchange(
+            app.addr,
+            &format!("POST /guarded HTTP/1.1\r\nhost: t\r\nauthorization: {token}\r\ncontent-length: 10\r\n\r\n"),
+            b"0123456789",
+            b"10 bytes",
+        )
+        .await;
+        assert!(head.starts_with("http/1.1 200"), "{with_layer}: {text}");
+        assert!(text.ends_with("10 bytes"), "{with_layer}: {text}");
+
+        // under the cap everything works; HEAD on a GET route has no body
+        let res = app
+            .send(
+                Method::POST,
+                "/json",
+                &[("content-type", "application/json")],
+                r#"{"name":"n"}"#,
+            )
+            .await;
+        assert_eq!(
+            (res.status, res.text().as_str()),
+            (200, "n"),
+            "{with_layer}"
+        );
+        let res = app
+            .send(
+                Method::GET,
+                "/id",
+                &[("x-request-id", "client-chosen-id")],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(res.text(), "client-chosen-id", "{with_layer}");
+        assert_eq!(res.header("x-request-id"), Some("client-chosen-id"));
+        let res = app
+            .send(
+                Method::HEAD,
+                "/id",
+                &[("x-request-id", "head-id")],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{with_layer}");
+        assert!(
+            res.body.is_empty(),
+            "{with_layer}: HEAD body {:?}",
+            res.text()
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn query_extractor_rejects_malformed_encodings() {
+    let module = Module::new("@test/query", "0.1.0").route(Route::get("/q").name("q").handler(
+        |Query(p): Query<Page>| async move { Json(json!({ "limit": p.limit, "q": p.q })) },
+    ));
+    let app = serve(module, &[]).await;
+    let res = app.get("/q?limit=3&q=caf%C3%A9").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json(), json!({ "limit": 3, "q": "café" }));
+    for bad in ["/q?q=%zz", "/q?q=%4", "/q?q=%ff%fe"] {
+        let res = app.get(bad).await;
+        assert_eq!(
+            (res.status, code(&res).as_str()),
+            (400, "invalid_form"),
+            "{bad}"
+        );
+    }
+    let res = app.get("/q?limit=many").await;
+    assert_eq!((res.status, code(&res).as_str()), (400, "validation"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn streamed_response_passes_module_layers_and_outlives_the_request_timeout() {
+    let gate = Gate::default();
+    let module = streaming_module(gate.clone()).layer(SetResponseHeaderLayer::overriding(
+        HeaderName::from_static("x-module-layer"),
+        HeaderValue::from_static("on"),
+    ));
+    // the handler returns at once; only the body takes longer than the request timeout
+    let app = serve(module, &[("REQUEST_TIMEOUT_MS", "200")]).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    assert!(
+        read_until(&mut stream, &mut buf, b"middle-chunk;").await,
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    assert!(!contains(&buf, "last-chunk;"));
+    let head = head_of(&buf);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-module-layer: on"), "{head}");
+    // well past REQUEST_TIMEOUT_MS (a lower bound, not a timed assertion)
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    gate.0.notify_one();
+    assert!(
+        read_until(&mut stream, &mut buf, b"0\r\n\r\n").await,
+        "stream cut: {}",
+        String::from_utf8_lossy(&buf)
+    );
+    assert!(
+        contains(&buf, "last-chunk;"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn module_compression_layer_compresses_route_responses() {
+    let big = "webstir ".repeat(2000);
+    let module = Module::new("@test/gzip", "0.1.0")
+        .layer(tower_http::compression::CompressionLayer::new())
+        .route(Route::get("/big").name("big").handler(move || {
+            let big = big.clone();
+            async move { big }
+        }));
+    let app = serve(module, &[]).await;
+    let res = app
+        .send(
+            Method::GET,
+            "/big",
+            &[("accept-encoding", "gzip")],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    assert!(res.body.len() < 16000, "{} bytes", res.body.len());
+    assert!(res.header("x-request-id").is_some());
+    let res = app.get("/big").await;
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.body.len(), 16000);
     app.stop().await;
 }
