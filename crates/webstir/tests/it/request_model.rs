@@ -1830,3 +1830,59 @@ async fn module_compression_layer_compresses_route_responses() {
     assert_eq!(res.body.len(), 16000);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn service_routes_keep_access_rules_and_optional_auth_sees_the_caller() {
+    let svc = tower::service_fn(|req: axum::extract::Request| async move {
+        let _ = req;
+        Ok::<_, Infallible>(Response::new(axum::body::Body::from("svc-ok")))
+    });
+    let module = Module::new("@test/service-auth", "0.1.0")
+        .route(
+            Route::get("/svc")
+                .name("svc")
+                .authenticated()
+                .service(svc)
+                .layer(SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("x-route-layer"),
+                    HeaderValue::from_static("svc"),
+                )),
+        )
+        .route(
+            Route::get("/whoami")
+                .name("whoami")
+                .handler(|auth: Option<Auth>| async move {
+                    Json(json!({ "user": auth.and_then(|a| a.user_id.clone()) }))
+                }),
+        );
+    let app = serve(module, &[("AUTH_JWT_SECRET", SECRET)]).await;
+    let res = app.get("/svc").await;
+    assert_eq!((res.status, code(&res).as_str()), (401, "auth"));
+    assert_eq!(res.header("x-route-layer"), None);
+    let token = bearer("svc-user", None);
+    let res = app
+        .send(
+            Method::GET,
+            "/svc",
+            &[("authorization", &token)],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!((res.status, res.text().as_str()), (200, "svc-ok"));
+    assert_eq!(res.header("x-route-layer"), Some("svc"));
+
+    let res = app.get("/whoami").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json(), json!({ "user": null }));
+    let res = app
+        .send(
+            Method::GET,
+            "/whoami",
+            &[("authorization", &token)],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json(), json!({ "user": "svc-user" }));
+    app.stop().await;
+}
