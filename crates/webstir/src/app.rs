@@ -82,6 +82,16 @@ impl Server {
     /// # Errors
     /// [`StartError`] when the manifest is invalid or the address cannot be bound.
     pub async fn bind(module: &Module, env: Env, config: Config) -> Result<Self, StartError> {
+        Self::bind_with(module, env, config, crate::Shutdown::new()).await
+    }
+
+    /// [`Server::bind`] sharing the process's shutdown coordinator.
+    pub(crate) async fn bind_with(
+        module: &Module,
+        env: Env,
+        config: Config,
+        shutdown: crate::Shutdown,
+    ) -> Result<Self, StartError> {
         let manifest = module.manifest();
         manifest.validate()?;
         crate::module::check_enforced(module)?;
@@ -99,7 +109,7 @@ impl Server {
         let migrate = match &services.db {
             Some(_) if crate::services::migrate_on_start(&env, config.is_production())? => Some((
                 crate::services::migrations_dir(module, &env),
-                crate::services::migrations_table(&env),
+                crate::services::migrations_table(&env)?,
             )),
             _ => None,
         };
@@ -119,6 +129,7 @@ impl Server {
         let app = App {
             router,
             state: module.state.clone(),
+            shutdown,
             readiness: Readiness::new(summary, services.checks()),
             config,
             env,
@@ -159,6 +170,12 @@ impl Server {
         self.app.services.clone()
     }
 
+    /// The shutdown coordinator handlers see (`ctx.shutdown()`); triggered when `serve`'s future
+    /// resolves.
+    pub fn shutdown(&self) -> crate::Shutdown {
+        self.app.shutdown.clone()
+    }
+
     /// The bound address (useful with `PORT=0`).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -182,9 +199,11 @@ impl Server {
             migrate,
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let coordinator = app.shutdown.clone();
         let shutdown = async move {
             tokio::select! {
-                () = shutdown => {}
+                () = shutdown => coordinator.trigger("server stopped"),
+                _ = coordinator.requested() => {}
                 _ = stop_rx => {}
             }
         };
@@ -194,18 +213,22 @@ impl Server {
             listener,
             shutdown,
         ));
-        if let (Some((dir, table)), Some(db)) = (migrate, app.services.db.as_ref())
-            && dir.is_dir()
-        {
+        if let (Some((dir, table)), Some(db)) = (migrate, app.services.db.as_ref()) {
             let mut out = Vec::new();
-            let result = webstir_db::migrate::run(
-                db,
-                &dir,
-                &table,
-                webstir_db::migrate::MigrateCommand::Up { steps: None },
-                &mut out,
-            )
-            .await;
+            // System migrations (framework tables) first, then the app's own.
+            let result = match crate::services::apply_system(db).await {
+                Err(err) => Err(err),
+                Ok(_) if !dir.is_dir() => Ok(()),
+                Ok(_) => webstir_db::migrate::run(
+                    db,
+                    &dir,
+                    &table,
+                    webstir_db::migrate::MigrateCommand::Up { steps: None },
+                    &mut out,
+                )
+                .await
+                .map(|_| ()),
+            };
             for line in String::from_utf8_lossy(&out).lines() {
                 tracing::info!(target: "webstir::migrate", "{line}");
             }
@@ -315,7 +338,20 @@ async fn migrate(module: &Module, args: &MigrateArgs, env: &Env) -> ExitCode {
         Err(err) => return fail(crate::services::error_chain(&err)),
     };
     let dir = crate::services::migrations_dir(module, env);
-    let table = crate::services::migrations_table(env);
+    let table = match crate::services::migrations_table(env) {
+        Ok(table) => table,
+        Err(err) => return fail(err),
+    };
+    if let webstir_db::migrate::MigrateCommand::Up { .. } = args.command() {
+        match crate::services::apply_system(&db).await {
+            Ok(applied) => {
+                for id in applied {
+                    println!("[migrate] applied system migration {id}");
+                }
+            }
+            Err(err) => return fail(crate::services::error_chain(&err)),
+        }
+    }
     let mut out = std::io::stdout();
     match webstir_db::migrate::run(&db, &dir, &table, args.command(), &mut out).await {
         Ok(_) => ExitCode::SUCCESS,
@@ -333,27 +369,15 @@ struct ServeArgs {
     host: Option<std::net::IpAddr>,
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Resolves on SIGINT or SIGTERM (for embedding a [`Server`]; `run` uses [`crate::Shutdown`]).
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    match crate::shutdown::Signals::new() {
+        Ok(mut signals) => {
+            let name = signals.recv().await;
+            tracing::info!(target: "webstir::app", signal = name, "shutdown signal received; finishing in-flight requests");
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        Err(_) => std::future::pending::<()>().await,
     }
-    tracing::info!(target: "webstir::app", "shutdown signal received; finishing in-flight requests");
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -361,8 +385,65 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Run the app binary: parse the command line (`serve` by default, `manifest`), load `.env.local` and
-/// `.env` from the workspace root, configure logging and serve until SIGINT/SIGTERM.
+/// What every subcommand starts from: env files loaded, settings validated, logging on, an async
+/// runtime, the process's shutdown coordinator listening for signals.
+struct Boot {
+    env: Env,
+    config: Config,
+    runtime: tokio::runtime::Runtime,
+    shutdown: crate::Shutdown,
+}
+
+impl Boot {
+    /// The one boot path: workspace root → `.env.local`/`.env` (before any thread starts) → validated
+    /// settings → logging → runtime → signal listener.
+    fn start(command: &AppCommand) -> Result<Self, ExitCode> {
+        let root = crate::env::workspace_root();
+        let (_, warnings) = crate::env::load_env_files(&root);
+        let env = Env::from_process();
+        let mut config = Config::from_env(&env).map_err(fail)?;
+        if let AppCommand::Serve(args) = command {
+            if let Some(port) = args.port {
+                config.port = port;
+            }
+            if let Some(host) = args.host {
+                config.host = host;
+            }
+        }
+        // Commands whose stdout is data (tokens, tables) keep logging off it.
+        if matches!(command, AppCommand::Serve(_) | AppCommand::Jobs(_)) {
+            crate::logging::init(&config);
+        }
+        for warning in warnings {
+            tracing::warn!(target: "webstir::app", "{warning}");
+        }
+        let runtime = runtime()?;
+        let shutdown = crate::Shutdown::new();
+        // Only long-running commands take over SIGINT/SIGTERM; the others stop at once as usual.
+        if matches!(command, AppCommand::Serve(_) | AppCommand::Jobs(_)) {
+            let _guard = runtime.enter();
+            shutdown
+                .listen_for_signals()
+                .map_err(|err| fail(format!("could not listen for SIGINT/SIGTERM: {err}")))?;
+        }
+        Ok(Self {
+            env,
+            config,
+            runtime,
+            shutdown,
+        })
+    }
+
+    /// The services (database) the module uses.
+    fn services(&self, module: &Module) -> Result<crate::services::Services, ExitCode> {
+        let _guard = self.runtime.enter();
+        crate::services::Services::open(module, &self.env).map_err(fail)
+    }
+}
+
+/// Run the app binary: parse the command line (`serve` by default, `jobs`, `migrate`, `auth`,
+/// `manifest`), boot (env files from the workspace root, settings, logging, runtime, signals) and
+/// run the command; `serve` serves until SIGINT/SIGTERM.
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
@@ -370,91 +451,82 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 /// }
 /// ```
 pub fn run(module: Module) -> ExitCode {
-    let root = crate::env::workspace_root();
-    let (_, warnings) = crate::env::load_env_files(&root);
     let cli = AppCli::parse();
-    match cli
+    let command = cli
         .command
-        .unwrap_or(AppCommand::Serve(ServeArgs::default()))
-    {
-        AppCommand::Manifest { compact } => {
-            let manifest = module.manifest();
-            if let Err(err) = manifest.validate() {
-                return fail(err);
-            }
-            if compact {
-                println!("{}", serde_json::to_string(&manifest).unwrap_or_default());
-            } else {
-                print!("{}", manifest.to_json_pretty());
-            }
-            ExitCode::SUCCESS
+        .unwrap_or(AppCommand::Serve(ServeArgs::default()));
+    if let AppCommand::Manifest { compact } = command {
+        // The manifest is derived from the declaration alone: no env, no services.
+        let manifest = module.manifest();
+        if let Err(err) = manifest.validate() {
+            return fail(err);
         }
+        if let Err(err) = crate::module::check_enforced(&module) {
+            return fail(err);
+        }
+        if compact {
+            println!("{}", serde_json::to_string(&manifest).unwrap_or_default());
+        } else {
+            print!("{}", manifest.to_json_pretty());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let boot = match Boot::start(&command) {
+        Ok(boot) => boot,
+        Err(code) => return code,
+    };
+    match command {
+        AppCommand::Manifest { .. } => ExitCode::SUCCESS,
         AppCommand::Auth(args) => {
-            let env = Env::from_process();
-            let services = match crate::services::Services::open(&module, &env) {
+            let services = match boot.services(&module) {
                 Ok(services) => services,
-                Err(err) => return fail(err),
+                Err(code) => return code,
             };
-            match runtime() {
-                Ok(rt) => match rt.block_on(crate::auth::run_cli(args, &env, &services)) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(message) => fail(message),
-                },
-                Err(code) => code,
+            match boot
+                .runtime
+                .block_on(crate::auth::run_cli(args, &boot.env, &services))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => fail(message),
             }
         }
-        AppCommand::Migrate(args) => {
-            let env = Env::from_process();
-            match runtime() {
-                Ok(rt) => rt.block_on(migrate(&module, &args, &env)),
-                Err(code) => code,
-            }
-        }
+        AppCommand::Migrate(args) => boot.runtime.block_on(migrate(&module, &args, &boot.env)),
         AppCommand::Jobs(args) => {
-            let env = Env::from_process();
-            let config = match Config::from_env(&env) {
-                Ok(config) => config,
-                Err(err) => return fail(err),
-            };
-            crate::logging::init(&config);
-            let runtime = match runtime() {
-                Ok(rt) => rt,
-                Err(code) => return code,
-            };
-            let services = match crate::services::Services::open(&module, &env) {
+            let services = match boot.services(&module) {
                 Ok(services) => services,
-                Err(err) => return fail(err),
-            };
-            runtime.block_on(crate::jobs::run_cli(&module, args, env, services))
-        }
-        AppCommand::Serve(args) => {
-            let env = Env::from_process();
-            let mut config = match Config::from_env(&env) {
-                Ok(config) => config,
-                Err(err) => return fail(err),
-            };
-            if let Some(port) = args.port {
-                config.port = port;
-            }
-            if let Some(host) = args.host {
-                config.host = host;
-            }
-            crate::logging::init(&config);
-            for warning in warnings {
-                tracing::warn!(target: "webstir::app", "{warning}");
-            }
-            let runtime = match runtime() {
-                Ok(rt) => rt,
                 Err(code) => return code,
             };
+            boot.runtime.block_on(crate::jobs::run_cli(
+                &module,
+                args,
+                boot.env.clone(),
+                services,
+                boot.shutdown.clone(),
+            ))
+        }
+        AppCommand::Serve(_) => {
+            let Boot {
+                env,
+                config,
+                runtime,
+                shutdown,
+            } = boot;
             runtime.block_on(async move {
-                match Server::bind(&module, env.clone(), config.clone()).await {
+                match Server::bind_with(&module, env.clone(), config.clone(), shutdown.clone())
+                    .await
+                {
                     Ok(server) => {
-                        // JOBS_SCHEDULER=in-process: the jobs run on their schedules beside HTTP.
+                        // JOBS_SCHEDULER=in-process: the jobs run on their schedules beside HTTP,
+                        // stopped by the same shutdown as the HTTP drain.
                         let jobs =
                             crate::jobs::InProcess::new(&module, &env, &config, server.services())
-                                .map(crate::jobs::InProcess::start);
-                        let served = server.serve(shutdown_signal()).await;
+                                .map(|jobs| jobs.start(shutdown.clone()));
+                        let stop = shutdown.clone();
+                        let served = server
+                            .serve(async move {
+                                stop.requested().await;
+                            })
+                            .await;
                         if let Some(jobs) = jobs {
                             jobs.stop().await;
                         }

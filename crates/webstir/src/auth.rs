@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
 use webstir_auth::{
-    API_KEY_PEPPER_ENV, API_KEYS_SCHEMA, ApiKeyRecord, ApiKeyStore, ApiKeys, AuthContext,
-    AuthOutcome, Authenticator, AuthenticatorBuilder, BoxFuture, Decision, Requirement, StoreError,
+    API_KEY_PEPPER_ENV, ApiKeyRecord, ApiKeyStore, ApiKeys, AuthContext, AuthOutcome,
+    Authenticator, AuthenticatorBuilder, BoxFuture, Decision, Requirement, StoreError,
 };
 use webstir_db::{Db, params};
 use webstir_manifest::{AccessMode, AccessRule};
@@ -171,9 +171,10 @@ impl SqlApiKeyStore {
     async fn ensure(&self) -> Result<(), StoreError> {
         self.ready
             .get_or_try_init(|| async {
-                self.db
-                    .execute_batch(API_KEYS_SCHEMA)
+                // The table is a system migration's: apply pending ones (idempotent) first.
+                crate::services::apply_system(&self.db)
                     .await
+                    .map(|_| ())
                     .map_err(StoreError::backend)
             })
             .await

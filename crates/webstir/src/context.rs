@@ -152,6 +152,11 @@ impl Scope {
         self.0.app.state.get::<T>()
     }
 
+    /// The process's shutdown coordinator: long-lived responses (streams) end when it triggers.
+    pub fn shutdown(&self) -> &crate::Shutdown {
+        &self.0.app.shutdown
+    }
+
     /// The database (see [`Ctx::db`]).
     pub fn db(&self) -> Option<&webstir_db::Db> {
         self.0.app.services.db.as_ref()
@@ -375,6 +380,11 @@ impl Ctx {
         self.scope
             .state::<T>()
             .ok_or_else(crate::extract::missing_state::<T>)
+    }
+
+    /// The process's shutdown coordinator (see [`Scope::shutdown`]).
+    pub fn shutdown(&self) -> &crate::Shutdown {
+        self.scope.shutdown()
     }
 
     /// The per-request scope (route, params, caller, env, services, state).

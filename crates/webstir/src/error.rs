@@ -220,6 +220,18 @@ where
         if let Some(mapped) = boxed.downcast_ref::<webstir_db::Error>().and_then(from_db) {
             return mapped;
         }
+        // A request body read past the size cap (e.g. `body.frame().await?` on a streamed body).
+        if crate::extract::is_too_large(&*boxed) {
+            return Error::runtime(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Request body exceeded the size limit (REQUEST_BODY_MAX_BYTES).",
+            )
+            .with_header(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
         Self {
             kind: ErrorKind::Internal(boxed),
         }

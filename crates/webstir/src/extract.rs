@@ -220,7 +220,7 @@ pub(crate) async fn read_body(body: axum::body::Body, scope: &Scope) -> Result<B
     }
 }
 
-fn is_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(e) = current {
         if e.is::<http_body_util::LengthLimitError>() {

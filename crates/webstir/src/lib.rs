@@ -47,6 +47,7 @@ mod module;
 mod reply;
 mod server;
 mod services;
+mod shutdown;
 
 /// The text of a panic payload (`panic!("…")` gives `&str` or `String`), if it has one.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
@@ -68,6 +69,7 @@ pub use module::{BoxFuture, Handler, Job, Module, Route, Unenforced};
 pub use reply::Reply;
 pub use server::router::AmbiguousRoutes;
 pub use services::ServicesError;
+pub use shutdown::Shutdown;
 pub use webstir_auth::AuthContext;
 
 /// The database helper (`ctx.db()`, `job.db()`): one API on embedded SQLite and PostgreSQL.

@@ -87,11 +87,38 @@ pub(crate) fn migrations_dir(module: &Module, env: &Env) -> PathBuf {
     root_of(env).join(webstir_db::migrate::DEFAULT_DIR)
 }
 
+/// The framework's own tables, created by versioned system migrations recorded in
+/// `_webstir_system_migrations` (apart from the app's history) and applied before the app's own.
+pub(crate) const SYSTEM_MIGRATIONS: &[webstir_db::migrate::SystemMigration] =
+    &[webstir_db::migrate::SystemMigration::portable(
+        "0001_api_keys",
+        webstir_auth::API_KEYS_SCHEMA,
+    )];
+
+/// Apply pending system migrations; returns the ids applied now.
+pub(crate) async fn apply_system(db: &Db) -> Result<Vec<String>, webstir_db::migrate::Error> {
+    let applied =
+        webstir_db::migrate::apply_system(db, SYSTEM_MIGRATIONS, webstir_db::migrate::SYSTEM_TABLE)
+            .await?;
+    for id in &applied {
+        tracing::info!(target: "webstir::migrate", "[migrate] applied system migration {id}");
+    }
+    Ok(applied)
+}
+
 /// The migration history table (`DATABASE_MIGRATIONS_TABLE`).
-pub(crate) fn migrations_table(env: &Env) -> String {
-    env.get_trimmed("DATABASE_MIGRATIONS_TABLE")
-        .unwrap_or(webstir_db::migrate::DEFAULT_TABLE)
-        .to_owned()
+pub(crate) fn migrations_table(env: &Env) -> Result<String, crate::ConfigError> {
+    let table = env
+        .get_trimmed("DATABASE_MIGRATIONS_TABLE")
+        .unwrap_or(webstir_db::migrate::DEFAULT_TABLE);
+    if table.eq_ignore_ascii_case(webstir_db::migrate::SYSTEM_TABLE) {
+        return Err(crate::ConfigError {
+            name: "DATABASE_MIGRATIONS_TABLE",
+            value: table.to_owned(),
+            problem: "is reserved for webstir's system migrations; choose another table name",
+        });
+    }
+    Ok(table.to_owned())
 }
 
 /// Whether `serve` applies pending migrations at start: `MIGRATE_ON_START=on|off`; default on in

@@ -17,7 +17,9 @@ mod run;
 mod scheduler;
 
 use run::{Runner, TARGET, Trigger};
-use scheduler::{Plan, Scheduler, Signals};
+use scheduler::{Plan, Scheduler};
+
+use crate::Shutdown;
 
 /// Arguments of the app binary's `jobs` subcommand. Without flags it lists the jobs.
 #[derive(Debug, clap::Args)]
@@ -45,6 +47,7 @@ pub(crate) async fn run_cli(
     args: JobsArgs,
     env: Env,
     services: Services,
+    shutdown: Shutdown,
 ) -> ExitCode {
     if let Err(err) = module.manifest().validate() {
         eprintln!("error: {err}");
@@ -64,7 +67,7 @@ pub(crate) async fn run_cli(
         .unwrap_or(std::time::Duration::from_secs(10));
     let runner = Runner::new(env, services);
     if args.watch {
-        return watch(jobs, args.job.as_deref(), runner, grace).await;
+        return watch(jobs, args.job.as_deref(), runner, grace, shutdown).await;
     }
     if let Some(name) = args.job.as_deref() {
         let Some(job) = find(jobs, name) else {
@@ -146,6 +149,7 @@ async fn watch(
     only: Option<&str>,
     runner: Runner,
     grace: std::time::Duration,
+    shutdown: Shutdown,
 ) -> ExitCode {
     let plan = match only {
         Some(name) => match find(jobs, name) {
@@ -161,13 +165,6 @@ async fn watch(
         );
         return ExitCode::SUCCESS;
     }
-    let mut signals = match Signals::new() {
-        Ok(signals) => signals,
-        Err(err) => {
-            eprintln!("error: could not listen for SIGINT/SIGTERM: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
     tracing::info!(
         target: TARGET,
         "[jobs] watching jobs: {}",
@@ -182,7 +179,7 @@ async fn watch(
             let all = futures_util::future::join_all(runs.iter_mut().map(|(_, run)| run));
             tokio::select! {
                 results = all => Ok(results),
-                signal = signals.recv() => Err(signal),
+                reason = shutdown.requested() => Err(reason),
             }
         };
         return match outcome {
@@ -194,21 +191,18 @@ async fn watch(
                     ExitCode::FAILURE
                 }
             }
-            Err(signal) => stop(running, signal, signals).await,
+            Err(reason) => stop(running, &reason, &shutdown).await,
         };
     }
 
-    let signal = signals.recv().await;
-    stop(running, signal, signals).await
+    let reason = shutdown.requested().await;
+    stop(running, &reason, &shutdown).await
 }
 
-/// Stop after `signal`: a second signal cuts the grace period short. Exit 1 when runs had to be
+/// Stop for `reason`: a second signal cuts the grace period short. Exit 1 when runs had to be
 /// abandoned, else 0.
-async fn stop(running: scheduler::Running, signal: &str, mut signals: Signals) -> ExitCode {
-    let hurry = async move {
-        signals.recv().await;
-    };
-    let report = running.stop(&format!("received {signal}"), hurry).await;
+async fn stop(running: scheduler::Running, reason: &str, shutdown: &Shutdown) -> ExitCode {
+    let report = running.stop(reason, shutdown.hurried()).await;
     if report.abandoned.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -263,26 +257,19 @@ impl InProcess {
     /// Start: `@reboot` jobs run now, the others on their schedules. On SIGINT/SIGTERM (or
     /// [`InProcessHandle::stop`]) no new runs start and running ones get `SHUTDOWN_GRACE_MS`,
     /// alongside the HTTP drain.
-    pub(crate) fn start(self) -> InProcessHandle {
-        let signals = Signals::new().ok();
+    pub(crate) fn start(self, shutdown: Shutdown) -> InProcessHandle {
         tracing::info!(target: TARGET, "[jobs] watching jobs: {}", self.names);
         let running = self.scheduler.start();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let signal = async move {
-                match signals {
-                    Some(mut signals) => signals.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            // Biased: on SIGTERM the HTTP drain may finish first and call `stop`; the signal,
-            // delivered to every listener at once, is still the reason.
+            // Biased: on SIGTERM the HTTP drain may finish first and call `stop`; the signal is
+            // still the reason.
             let reason = tokio::select! {
                 biased;
-                signal = signal => format!("received {signal}"),
+                reason = shutdown.requested() => reason,
                 _ = stopped => "server stopped".to_owned(),
             };
-            let _ = running.stop(&reason, std::future::pending()).await;
+            let _ = running.stop(&reason, shutdown.hurried()).await;
         });
         InProcessHandle { stop, task }
     }

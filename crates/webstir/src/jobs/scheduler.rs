@@ -363,50 +363,6 @@ pub(crate) async fn drain(
     StopReport { abandoned }
 }
 
-/// SIGINT and SIGTERM, registered when created (so a signal that arrives before anyone waits is
-/// not lost, and does not kill the process).
-#[derive(Debug)]
-pub(crate) struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Register the handlers (needs a tokio runtime).
-    pub(crate) fn new() -> std::io::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Self {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(Self {})
-        }
-    }
-
-    /// The next signal's name (`SIGINT` or `SIGTERM`).
-    pub(crate) async fn recv(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.interrupt.recv() => "SIGINT",
-                _ = self.terminate.recv() => "SIGTERM",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-
 pub(crate) struct App {
     pub(crate) router: Router,
     pub(crate) state: crate::module::StateMap,
+    pub(crate) shutdown: crate::Shutdown,
     pub(crate) config: Config,
     pub(crate) env: Env,
     pub(crate) services: Services,

@@ -96,6 +96,25 @@ async fn handlers_use_the_database_and_constraint_violations_are_409() {
     );
     assert_eq!(client.get("/tags").await.unwrap().json(), json!({"n": 1}));
     let _ = stop.send(());
+
+    // Framework tables come from system migrations with their own history, applied before the
+    // app's own; the app's history holds only the app's migrations.
+    let db = webstir::Db::connect(webstir::Db::DEFAULT_URL, dir.path()).unwrap();
+    let system: Vec<String> = db
+        .query_as("SELECT id FROM _webstir_system_migrations ORDER BY id", params![])
+        .await
+        .unwrap();
+    assert_eq!(system, ["0001_api_keys"]);
+    let keys: i64 = db
+        .query_one("SELECT count(*) FROM webstir_api_keys", params![])
+        .await
+        .unwrap();
+    assert_eq!(keys, 0);
+    let app: Vec<String> = db
+        .query_as("SELECT id FROM _webstir_migrations ORDER BY id", params![])
+        .await
+        .unwrap();
+    assert_eq!(app, ["0001_tags"]);
 }
 
 #[tokio::test]
