@@ -6,15 +6,22 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+#[cfg(feature = "jwt")]
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+#[cfg(feature = "jwt")]
 use rsa::pkcs1::DecodeRsaPublicKey as _;
+#[cfg(feature = "jwt")]
 use rsa::pkcs8::DecodePublicKey as _;
+#[cfg(feature = "jwt")]
 use rsa::traits::PublicKeyParts as _;
 
 use crate::api_key::{self, ApiKeys, looks_like_api_key};
 use crate::context::AuthContext;
 use crate::error::AuthError;
-use crate::jwks::{self, JwksCache, JwksSettings};
+#[cfg(feature = "jwt")]
+use crate::jwks::{self, JwksCache};
+use crate::jwks_settings::JwksSettings;
+#[cfg(feature = "jwt")]
 use crate::jwt;
 use crate::outcome::{AuthOutcome, CredentialKind, RejectReason};
 use crate::redact::query_has_credential;
@@ -30,6 +37,9 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2).
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// Bearer tokens longer than this many bytes are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Header carrying a service token (checked first).
 pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
@@ -51,11 +61,26 @@ pub enum JwtMethod {
 }
 
 #[derive(Clone)]
+// Without the `jwt` feature only the variant matters (it names the setting in the error).
+#[cfg_attr(not(feature = "jwt"), allow(dead_code))]
 enum JwtSource {
     Secret(Vec<u8>),
     PublicKeyPem(String),
     PublicJwk(String),
     JwksUrl(String),
+}
+
+#[cfg(not(feature = "jwt"))]
+impl JwtSource {
+    /// The builder method that selected this source (named in [`AuthError::JwtNotCompiled`]).
+    fn setting(&self) -> &'static str {
+        match self {
+            Self::Secret(_) => "AuthenticatorBuilder::hs256_secret",
+            Self::PublicKeyPem(_) => "AuthenticatorBuilder::rs256_public_key_pem",
+            Self::PublicJwk(_) => "AuthenticatorBuilder::rs256_public_jwk",
+            Self::JwksUrl(_) => "AuthenticatorBuilder::jwks_url",
+        }
+    }
 }
 
 impl std::fmt::Debug for JwtSource {
@@ -111,6 +136,9 @@ impl Default for AuthenticatorBuilder {
 
 impl AuthenticatorBuilder {
     /// Verify HS256 tokens with `secret` (≥ 32 bytes). Replaces any other JWT method.
+    ///
+    /// Without the `jwt` feature, [`build`](Self::build) fails with
+    /// [`AuthError::JwtNotCompiled`].
     #[must_use]
     pub fn hs256_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.jwt = Some(JwtSource::Secret(secret.as_ref().to_vec()));
@@ -119,6 +147,9 @@ impl AuthenticatorBuilder {
 
     /// Verify RS256 tokens with one RSA public key in PEM (`BEGIN PUBLIC KEY` or
     /// `BEGIN RSA PUBLIC KEY`, ≥ 2048 bits). Replaces any other JWT method.
+    ///
+    /// Without the `jwt` feature, [`build`](Self::build) fails with
+    /// [`AuthError::JwtNotCompiled`].
     #[must_use]
     pub fn rs256_public_key_pem(mut self, pem: impl Into<String>) -> Self {
         self.jwt = Some(JwtSource::PublicKeyPem(pem.into()));
@@ -127,6 +158,9 @@ impl AuthenticatorBuilder {
 
     /// Verify RS256 tokens with one RSA public key given as a JWK JSON object. Replaces any other
     /// JWT method.
+    ///
+    /// Without the `jwt` feature, [`build`](Self::build) fails with
+    /// [`AuthError::JwtNotCompiled`].
     #[must_use]
     pub fn rs256_public_jwk(mut self, jwk_json: impl Into<String>) -> Self {
         self.jwt = Some(JwtSource::PublicJwk(jwk_json.into()));
@@ -135,6 +169,9 @@ impl AuthenticatorBuilder {
 
     /// Verify RS256 tokens with keys fetched from a JWKS URL (`http://`, or `https://` with the
     /// `jwks-https` feature). Replaces any other JWT method.
+    ///
+    /// Without the `jwt` feature, [`build`](Self::build) fails with
+    /// [`AuthError::JwtNotCompiled`].
     #[must_use]
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.jwt = Some(JwtSource::JwksUrl(url.into()));
@@ -195,6 +232,9 @@ impl AuthenticatorBuilder {
     /// # Errors
     ///
     /// [`AuthError::PublicKeyFile`] when `AUTH_JWT_PUBLIC_KEY_FILE` is used and cannot be read.
+    /// Without the `jwt` feature, [`AuthError::JwtNotCompiled`] naming the variable when any of
+    /// `AUTH_JWKS_URL`, `AUTH_JWT_PUBLIC_KEY`, `AUTH_JWT_PUBLIC_KEY_FILE` or `AUTH_JWT_SECRET` is
+    /// set (present but blank counts), so that a JWT configuration is never silently ignored.
     pub fn from_env(
         get: impl Fn(&str) -> Option<String>,
         workspace_root: &Path,
@@ -217,34 +257,7 @@ impl AuthenticatorBuilder {
                 get("AUTH_JWT_SECRET").map(|v| v.trim().to_owned()),
             ),
         ];
-        let mut chosen: Option<&str> = None;
-        for (name, value) in candidates {
-            let Some(value) = value else { continue };
-            if let Some(winner) = chosen {
-                if value.is_empty() {
-                    continue;
-                }
-                tracing::warn!(
-                    target: "webstir::auth",
-                    ignored = name,
-                    used = winner,
-                    "{name} is set but ignored: {winner} takes precedence (one JWT method at a time)"
-                );
-                continue;
-            }
-            chosen = Some(name);
-            builder.jwt = Some(match name {
-                "AUTH_JWKS_URL" => JwtSource::JwksUrl(value),
-                "AUTH_JWT_PUBLIC_KEY" => public_key_source(&value),
-                "AUTH_JWT_PUBLIC_KEY_FILE" => {
-                    let path = workspace_root.join(&value);
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|cause| AuthError::PublicKeyFile { path, cause })?;
-                    public_key_source(&text)
-                }
-                _ => JwtSource::Secret(value.into_bytes()),
-            });
-        }
+        builder.jwt = jwt_source_from_env(candidates, workspace_root)?;
 
         builder.issuer = var("AUTH_JWT_ISSUER");
         builder.audience = var("AUTH_JWT_AUDIENCE");
@@ -273,6 +286,13 @@ impl AuthenticatorBuilder {
                 max: MAX_LEEWAY.as_secs(),
             });
         }
+        #[cfg(not(feature = "jwt"))]
+        if let Some(source) = &self.jwt {
+            return Err(AuthError::JwtNotCompiled {
+                setting: source.setting(),
+            });
+        }
+        #[cfg(feature = "jwt")]
         let jwt = match self.jwt {
             None => None,
             Some(source) => {
@@ -320,6 +340,7 @@ impl AuthenticatorBuilder {
         };
         Ok(Authenticator {
             inner: Arc::new(Inner {
+                #[cfg(feature = "jwt")]
                 jwt,
                 service: ServiceTokens::new(&self.service_tokens),
                 api_keys: self.api_keys,
@@ -328,6 +349,57 @@ impl AuthenticatorBuilder {
     }
 }
 
+/// Picks the JWT method from the candidate variables (in precedence order; `None` = unset).
+#[cfg(feature = "jwt")]
+fn jwt_source_from_env(
+    candidates: [(&'static str, Option<String>); 4],
+    workspace_root: &Path,
+) -> Result<Option<JwtSource>, AuthError> {
+    let mut jwt = None;
+    let mut chosen: Option<&str> = None;
+    for (name, value) in candidates {
+        let Some(value) = value else { continue };
+        if let Some(winner) = chosen {
+            if value.is_empty() {
+                continue;
+            }
+            tracing::warn!(
+                target: "webstir::auth",
+                ignored = name,
+                used = winner,
+                "{name} is set but ignored: {winner} takes precedence (one JWT method at a time)"
+            );
+            continue;
+        }
+        chosen = Some(name);
+        jwt = Some(match name {
+            "AUTH_JWKS_URL" => JwtSource::JwksUrl(value),
+            "AUTH_JWT_PUBLIC_KEY" => public_key_source(&value),
+            "AUTH_JWT_PUBLIC_KEY_FILE" => {
+                let path = workspace_root.join(&value);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|cause| AuthError::PublicKeyFile { path, cause })?;
+                public_key_source(&text)
+            }
+            _ => JwtSource::Secret(value.into_bytes()),
+        });
+    }
+    Ok(jwt)
+}
+
+/// Without JWT support any configured JWT method is a startup error (never silently ignored).
+#[cfg(not(feature = "jwt"))]
+fn jwt_source_from_env(
+    candidates: [(&'static str, Option<String>); 4],
+    _workspace_root: &Path,
+) -> Result<Option<JwtSource>, AuthError> {
+    match candidates.into_iter().find(|(_, value)| value.is_some()) {
+        Some((setting, _)) => Err(AuthError::JwtNotCompiled { setting }),
+        None => Ok(None),
+    }
+}
+
+#[cfg(feature = "jwt")]
 fn public_key_source(value: &str) -> JwtSource {
     let value = value.trim();
     if value.starts_with('{') {
@@ -340,6 +412,7 @@ fn public_key_source(value: &str) -> JwtSource {
     }
 }
 
+#[cfg(feature = "jwt")]
 fn rsa_key_from_pem(pem: &str) -> Result<DecodingKey, AuthError> {
     let pem = pem.trim();
     let key = rsa::RsaPublicKey::from_public_key_pem(pem)
@@ -359,6 +432,7 @@ fn rsa_key_from_pem(pem: &str) -> Result<DecodingKey, AuthError> {
     ))
 }
 
+#[cfg(feature = "jwt")]
 fn rsa_key_from_jwk(json: &str) -> Result<DecodingKey, AuthError> {
     let value: serde_json::Value = serde_json::from_str(json)
         .map_err(|_| AuthError::InvalidPublicKey("the JWK is not valid JSON".to_owned()))?;
@@ -369,6 +443,7 @@ fn rsa_key_from_jwk(json: &str) -> Result<DecodingKey, AuthError> {
     })
 }
 
+#[cfg(feature = "jwt")]
 /// jsonwebtoken panics at first use when no (or two) crypto backends are compiled in; find out at
 /// startup instead of on the first request.
 fn crypto_self_test() -> Result<(), AuthError> {
@@ -399,12 +474,14 @@ fn crypto_self_test() -> Result<(), AuthError> {
     }
 }
 
+#[cfg(feature = "jwt")]
 #[derive(Debug)]
 enum Keys {
     Static(DecodingKey),
     Jwks(JwksCache),
 }
 
+#[cfg(feature = "jwt")]
 #[derive(Debug)]
 struct JwtConfig {
     method: JwtMethod,
@@ -415,6 +492,7 @@ struct JwtConfig {
 
 #[derive(Debug)]
 struct Inner {
+    #[cfg(feature = "jwt")]
     jwt: Option<JwtConfig>,
     service: ServiceTokens,
     api_keys: Option<ApiKeys>,
@@ -480,7 +558,8 @@ impl Authenticator {
     /// # Errors
     ///
     /// See [`AuthenticatorBuilder::build`]; plus
-    /// `Failed to read AUTH_JWT_PUBLIC_KEY_FILE at <path>: <msg>`.
+    /// `Failed to read AUTH_JWT_PUBLIC_KEY_FILE at <path>: <msg>`; plus, without the `jwt`
+    /// feature, [`AuthError::JwtNotCompiled`] when any JWT variable above is set.
     pub fn from_env(
         get: impl Fn(&str) -> Option<String>,
         workspace_root: &Path,
@@ -488,9 +567,12 @@ impl Authenticator {
         AuthenticatorBuilder::from_env(get, workspace_root)?.build()
     }
 
-    /// The JWT method in use, if any.
+    /// The JWT method in use, if any. Always `None` without the `jwt` feature.
     pub fn jwt_method(&self) -> Option<JwtMethod> {
-        self.inner.jwt.as_ref().map(|j| j.method)
+        #[cfg(feature = "jwt")]
+        return self.inner.jwt.as_ref().map(|j| j.method);
+        #[cfg(not(feature = "jwt"))]
+        None
     }
 
     /// `true` when at least one service token is configured.
@@ -504,8 +586,10 @@ impl Authenticator {
     }
 
     /// Fetches the JWKS now (if one is configured and the cooldown allows), so the first request
-    /// does not pay for it. Failures are logged; requests will retry later.
+    /// does not pay for it. Failures are logged; requests will retry later. Does nothing without
+    /// the `jwt` feature.
     pub async fn prefetch_jwks(&self) {
+        #[cfg(feature = "jwt")]
         if let Some(JwtConfig {
             keys: Keys::Jwks(cache),
             ..
@@ -602,6 +686,14 @@ impl Authenticator {
         }
     }
 
+    /// Without the `jwt` feature every bearer token that is not an API key is refused.
+    #[cfg(not(feature = "jwt"))]
+    #[allow(clippy::unused_async)]
+    async fn verify_jwt(&self, _token: &str) -> Result<AuthContext, RejectReason> {
+        Err(RejectReason::JwtNotConfigured)
+    }
+
+    #[cfg(feature = "jwt")]
     async fn verify_jwt(&self, token: &str) -> Result<AuthContext, RejectReason> {
         let Some(jwt) = &self.inner.jwt else {
             return Err(RejectReason::JwtNotConfigured);

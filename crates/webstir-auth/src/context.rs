@@ -115,6 +115,7 @@ impl AuthContext {
         roles.iter().any(|r| self.has_role(r.as_ref()))
     }
 
+    #[cfg(feature = "jwt")]
     /// Builds the context of a verified JWT payload.
     pub(crate) fn from_jwt_claims(claims: Map<String, Value>) -> Self {
         let mut ctx = Self::new(CredentialKind::Jwt);
@@ -148,6 +149,7 @@ impl AuthContext {
     }
 }
 
+#[cfg(feature = "jwt")]
 fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
     match claims.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
@@ -155,6 +157,7 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
     }
 }
 
+#[cfg(feature = "jwt")]
 /// A string split on `sep`, or an array of strings (non-strings ignored); empty items dropped.
 fn split_list(value: &Value, sep: impl Fn(char) -> bool + Copy) -> Vec<String> {
     match value {
@@ -181,6 +184,7 @@ fn push_unique(list: &mut Vec<String>, item: String) {
     }
 }
 
+#[cfg(feature = "jwt")]
 #[cfg(test)]
 mod tests {
     use super::*;

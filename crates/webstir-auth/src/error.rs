@@ -69,6 +69,17 @@ pub enum AuthError {
         /// Length of the configured pepper in bytes.
         len: usize,
     },
+    /// A JWT method is configured (`setting` names the variable, or the builder method) but
+    /// webstir-auth was built without its `jwt` feature. Never returned when the feature is on.
+    #[error(
+        "{setting} is set but this build has no JWT support; enable the `auth` feature of webstir \
+         (the `jwt` feature of webstir-auth), or unset {setting}"
+    )]
+    JwtNotCompiled {
+        /// The environment variable (`AUTH_JWT_SECRET`, `AUTH_JWT_PUBLIC_KEY`,
+        /// `AUTH_JWT_PUBLIC_KEY_FILE`, `AUTH_JWKS_URL`) or builder method that asked for JWTs.
+        setting: &'static str,
+    },
     /// The JWT crypto backend failed its startup self-test (for example two backends were
     /// enabled through feature unification and jsonwebtoken cannot choose).
     #[error("jwt crypto backend self-test failed: {0}")]

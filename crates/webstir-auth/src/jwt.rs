@@ -11,10 +11,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::{Deserialize, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::authenticator::MAX_TOKEN_BYTES;
 use crate::outcome::RejectReason;
-
-/// Bearer tokens longer than this many bytes are refused before any parsing.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Longest accepted `kid` header value, in bytes.
 pub(crate) const MAX_KID_BYTES: usize = 256;

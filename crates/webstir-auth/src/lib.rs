@@ -42,7 +42,19 @@
 //!
 //! | Feature | Default | What it does |
 //! |---|---|---|
-//! | `jwks-https` | no | `https://` JWKS URLs (rustls, `ring` provider, webpki roots). Without it an `https` `AUTH_JWKS_URL` is a startup error. |
+//! | `jwt` | yes | Bearer JWT verification: HS256, RS256 (PEM / JWK), RS256 via JWKS (HTTP client and key cache). Pulls jsonwebtoken, rsa and the hyper client. |
+//! | `jwks-https` | no | `https://` JWKS URLs (rustls, `ring` provider, webpki roots); implies `jwt`. Without it an `https` `AUTH_JWKS_URL` is a startup error. |
+//!
+//! Without `jwt`, service tokens, hashed API keys, [`Requirement`] / [`Decision`] and the rest of
+//! the API are unchanged (every public item still exists), but:
+//!
+//! * setting `AUTH_JWT_SECRET`, `AUTH_JWT_PUBLIC_KEY`, `AUTH_JWT_PUBLIC_KEY_FILE` or
+//!   `AUTH_JWKS_URL` makes [`AuthenticatorBuilder::from_env`] fail with
+//!   [`AuthError::JwtNotCompiled`] (never silently ignored), as does calling a JWT method of the
+//!   builder before [`AuthenticatorBuilder::build`];
+//! * [`Authenticator::jwt_method`] is always `None` and [`Authenticator::prefetch_jwks`] does
+//!   nothing;
+//! * a bearer token that is not an API key is refused ([`RejectReason::JwtNotConfigured`], 401).
 //!
 //! # Security events
 //!
@@ -56,8 +68,12 @@ mod api_key;
 mod authenticator;
 mod context;
 mod error;
+#[cfg(feature = "jwt")]
 mod fetch;
+#[cfg(feature = "jwt")]
 mod jwks;
+mod jwks_settings;
+#[cfg(feature = "jwt")]
 mod jwt;
 mod outcome;
 mod redact;
@@ -71,12 +87,11 @@ pub use api_key::{
 };
 pub use authenticator::{
     API_KEY_HEADER, Authenticator, AuthenticatorBuilder, DEFAULT_LEEWAY, JwtMethod, MAX_LEEWAY,
-    MIN_HS256_SECRET_BYTES, SERVICE_TOKEN_HEADER,
+    MAX_TOKEN_BYTES, MIN_HS256_SECRET_BYTES, SERVICE_TOKEN_HEADER,
 };
 pub use context::{AuthContext, ROLE_CLAIMS, TENANT_CLAIMS};
 pub use error::{ApiKeyError, AuthError, StoreError};
-pub use jwks::{JwksSettings, MAX_TTL as JWKS_MAX_TTL};
-pub use jwt::MAX_TOKEN_BYTES;
+pub use jwks_settings::{JwksSettings, MAX_TTL as JWKS_MAX_TTL};
 pub use outcome::{AuthOutcome, CredentialKind, RejectReason};
 pub use redact::{
     QUERY_CREDENTIAL_PARAMS, REDACTED, SENSITIVE_HEADERS, is_sensitive_header,
