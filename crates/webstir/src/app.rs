@@ -115,7 +115,10 @@ impl Server {
         };
         let metrics =
             crate::server::metrics::Metrics::new(config.metrics_enabled, config.metrics_window);
+        #[cfg(feature = "auth")]
         let auth = crate::auth::authenticator(&env, &services)?;
+        #[cfg(not(feature = "auth"))]
+        let auth = crate::auth::disabled(&env)?;
         let auth_enabled = crate::auth::enabled(&auth);
         if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
             let auth = auth.clone();

@@ -11,22 +11,57 @@ use webstir_auth::{
 use webstir_db::{Db, params};
 use webstir_manifest::{AccessMode, AccessRule};
 
-use crate::services::{Services, root_of};
+use crate::services::Services;
 use crate::{Env, Error};
 
 /// Why auth could not be configured (bad `AUTH_*` settings).
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct AuthSetupError(#[from] webstir_auth::AuthError);
+#[non_exhaustive]
+pub enum AuthSetupError {
+    /// An `AUTH_*` value is unusable.
+    #[error(transparent)]
+    Invalid(#[from] webstir_auth::AuthError),
+    /// An `AUTH_*` variable is set but this build has no auth support.
+    #[error(
+        "{0} is set but this app was built without webstir's `auth` feature; enable it (webstir = {{ features = [\"auth\"] }}) or unset {0}"
+    )]
+    Disabled(&'static str),
+}
+
+/// The variables that configure credentials.
+const AUTH_VARIABLES: [&str; 6] = [
+    "AUTH_JWT_SECRET",
+    "AUTH_JWT_PUBLIC_KEY",
+    "AUTH_JWT_PUBLIC_KEY_FILE",
+    "AUTH_JWKS_URL",
+    "AUTH_SERVICE_TOKENS",
+    API_KEY_PEPPER_ENV,
+];
+
+/// Without the `auth` feature: an authenticator that accepts nothing, refusing `AUTH_*` settings
+/// that would otherwise be silently ignored.
+#[cfg_attr(feature = "auth", allow(dead_code))]
+pub(crate) fn disabled(env: &Env) -> Result<Authenticator, AuthSetupError> {
+    if let Some(name) = AUTH_VARIABLES
+        .into_iter()
+        .find(|name| env.get_trimmed(name).is_some())
+    {
+        return Err(AuthSetupError::Disabled(name));
+    }
+    Ok(AuthenticatorBuilder::default().build()?)
+}
 
 /// Build the authenticator from `AUTH_*` variables. API keys are enabled when
 /// `AUTH_API_KEY_PEPPER` is set and the app has a database.
+#[cfg(feature = "auth")]
 pub(crate) fn authenticator(
     env: &Env,
     services: &Services,
 ) -> Result<Authenticator, AuthSetupError> {
-    let mut builder =
-        AuthenticatorBuilder::from_env(|k| env.get(k).map(str::to_owned), &root_of(env))?;
+    let mut builder = AuthenticatorBuilder::from_env(
+        |k| env.get(k).map(str::to_owned),
+        &crate::services::root_of(env),
+    )?;
     if let Some(keys) = api_keys(env, services)? {
         builder = builder.api_keys(keys);
     }
@@ -366,13 +401,7 @@ pub(crate) async fn run_cli(args: AuthArgs, env: &Env, services: &Services) -> R
                     claims[claim] = value.into();
                 }
             }
-            let token = jsonwebtoken::encode(
-                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-                &claims,
-                &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-            )
-            .map_err(|e| format!("could not sign the token: {e}"))?;
-            println!("{token}");
+            println!("{}", sign_hs256(&claims, secret)?);
             Ok(())
         }
         AuthCommand::ApiKey(command) => {
@@ -439,4 +468,19 @@ pub(crate) async fn run_cli(args: AuthArgs, env: &Env, services: &Services) -> R
             }
         }
     }
+}
+
+#[cfg(feature = "auth")]
+fn sign_hs256(claims: &serde_json::Value, secret: &str) -> Result<String, String> {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| format!("could not sign the token: {e}"))
+}
+
+#[cfg(not(feature = "auth"))]
+fn sign_hs256(_claims: &serde_json::Value, _secret: &str) -> Result<String, String> {
+    Err("`auth token` needs webstir's `auth` feature; enable it (webstir = { features = [\"auth\"] })".to_owned())
 }

@@ -81,7 +81,10 @@ pub use webstir_manifest as manifest;
 pub use webstir_manifest::{FragmentMode, HttpMethod};
 
 /// Re-exported so apps and generated code use the same versions.
-pub use {axum, http, jiff, serde_json, tower, tracing};
+pub use {axum, http, jiff, serde_json, tokio, tower, tracing};
+
+/// Streams and futures helpers (`futures::StreamExt`, `futures::stream::unfold`, …).
+pub use futures_util as futures;
 
 /// What handlers return: anything that implements it (`Reply`, `Result<Reply>`, `Json<T>`, `String`,
 /// `(StatusCode, …)`, `axum::response::Sse`, …).

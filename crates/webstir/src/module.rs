@@ -585,21 +585,26 @@ pub(crate) fn form_types(def: &RouteDefinition) -> Option<&'static [&'static str
 
 /// A key a route or the module declares that this runtime does not enforce.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{owner} declares {key}, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
-)]
+#[error("{owner} declares {key}, which {reason}")]
+#[non_exhaustive]
 pub struct Unenforced {
     /// `route NAME` or `module NAME`.
     pub owner: String,
     /// The declared key, e.g. `form.csrf`.
     pub key: &'static str,
+    /// Why, and what to do.
+    pub reason: &'static str,
 }
+
+const NOT_YET: &str =
+    "this runtime does not enforce yet; remove it (or wait for the feature that enforces it)";
 
 /// Refuse every declared key nothing enforces (declared means enforced).
 pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
     let route_err = |def: &RouteDefinition, key| Unenforced {
         owner: format!("route {}", def.name),
         key,
+        reason: NOT_YET,
     };
     for route in &module.routes {
         let def = &route.definition;
@@ -626,11 +631,19 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
         if def.render_mode.is_some() || def.ssg.is_some() || !def.static_paths.is_empty() {
             return Err(route_err(def, "renderMode/ssg/staticPaths"));
         }
+        if cfg!(not(feature = "auth")) && !crate::auth::requirement(def.auth.as_ref()).is_public() {
+            return Err(Unenforced {
+                owner: format!("route {}", def.name),
+                key: "auth",
+                reason: "needs webstir's `auth` feature to be enforced; enable it (webstir = { features = [\"auth\"] })",
+            });
+        }
     }
     let base = &module.base;
     let module_err = |key| Unenforced {
         owner: format!("module {}", base.name),
         key,
+        reason: NOT_YET,
     };
     if !base.request_hooks.is_empty() {
         return Err(module_err("requestHooks"));
@@ -645,4 +658,39 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
         return Err(module_err("dispose"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn hello() -> &'static str {
+        "hello"
+    }
+
+    #[test]
+    fn unenforced_keys_name_the_route_and_the_key() {
+        let module = Module::new("@test/m", "0.1.0").route(
+            Route::post("/form")
+                .name("secureForm")
+                .form_urlencoded(true)
+                .handler(hello),
+        );
+        let err = check_enforced(&module).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "route secureForm declares form.csrf, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
+        );
+    }
+
+    #[cfg(not(feature = "auth"))]
+    #[test]
+    fn access_rules_need_the_auth_feature() {
+        let module = Module::new("@test/m", "0.1.0")
+            .route(Route::get("/me").name("me").authenticated().handler(hello));
+        let err = check_enforced(&module).unwrap_err();
+        assert_eq!(err.key, "auth");
+        assert!(err.to_string().contains("route me"), "{err}");
+        assert!(err.to_string().contains("`auth` feature"), "{err}");
+    }
 }

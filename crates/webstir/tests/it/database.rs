@@ -101,7 +101,10 @@ async fn handlers_use_the_database_and_constraint_violations_are_409() {
     // app's own; the app's history holds only the app's migrations.
     let db = webstir::Db::connect(webstir::Db::DEFAULT_URL, dir.path()).unwrap();
     let system: Vec<String> = db
-        .query_as("SELECT id FROM _webstir_system_migrations ORDER BY id", params![])
+        .query_as(
+            "SELECT id FROM _webstir_system_migrations ORDER BY id",
+            params![],
+        )
         .await
         .unwrap();
     assert_eq!(system, ["0001_api_keys"]);
