@@ -3,6 +3,11 @@
 import statistics
 
 JSON_ROUTES = ("healthz", "hello", "item", "echo")
+# The request-model change's bar (issue): JSON routes ≤ 1.10× bare hyper's CPU/req on these three; no
+# route more than 0.5 µs/req slower than before; DB routes not slower than before.
+CHANGE_JSON_ROUTES = ("hello", "item", "echo")
+CHANGE_JSON_CPU_RATIO = 1.10
+MAX_SLOWDOWN_US = 0.5
 PEERS = ("bun", "fastify", "loco")
 
 
@@ -29,7 +34,7 @@ def _r(x, nd=2):
     return None if x is None else round(x, nd)
 
 
-def build(meta, servers, routes, runs, cold, idle_rss, peak_rss):
+def build(meta, servers, routes, runs, cold, idle_rss, peak_rss, hello=None):
     rows = []
     stats = {}
     for route in routes:
@@ -121,8 +126,83 @@ def build(meta, servers, routes, runs, cold, idle_rss, peak_rss):
                 ],
             })
     result = {"meta": meta, "results": rows, "servers": list(per_server.values())}
+    result["hello_world"] = hello_world(hello or [])
+    result["before_after"] = before_after(result, routes) if "before" in meta else None
     result["goals"] = goals(result)
     return result
+
+
+def hello_world(rows):
+    """Hello-world sizes and idle RSS, with ratios to bare hyper's hello world."""
+    base = next((r for r in rows if r["key"] == "bare"), None)
+    out = []
+    for r in rows:
+        r = dict(r)
+        r["size_ratio_to_bare"] = _r(_ratio(r["size_bytes"], base and base["size_bytes"]), 3)
+        r["idle_rss_mib"] = _r(r["idle_rss_kib"] / 1024, 2) if r.get("idle_rss_kib") else None
+        r["idle_rss_ratio_to_bare"] = _r(_ratio(r.get("idle_rss_kib"), base and base.get("idle_rss_kib")), 3)
+        out.append(r)
+    return out
+
+
+def before_after(result, routes):
+    """Per route: webstir before (server webstir-before) vs after (webstir), and the change's checks."""
+    rows = []
+    for route in routes:
+        a, b = _row(result, "webstir", route.name), _row(result, "webstir-before", route.name)
+        if not a or not b or a["cpu_us_per_req"] is None or b["cpu_us_per_req"] is None:
+            continue
+        delta = a["cpu_us_per_req"] - b["cpu_us_per_req"]
+        rows.append({
+            "route": route.name,
+            "cpu_before": b["cpu_us_per_req"], "cpu_before_min": b["cpu_us_per_req_min"],
+            "cpu_before_max": b["cpu_us_per_req_max"],
+            "cpu_after": a["cpu_us_per_req"], "cpu_after_min": a["cpu_us_per_req_min"],
+            "cpu_after_max": a["cpu_us_per_req_max"],
+            "cpu_delta_us": _r(delta, 2),
+            "cpu_delta_pct": _r(100 * delta / b["cpu_us_per_req"], 1) if b["cpu_us_per_req"] else None,
+            "rps_before": b["rps_median"], "rps_after": a["rps_median"],
+            "rps_ratio": _r(_ratio(a["rps_median"], b["rps_median"]), 3),
+            "p99_before_ms": b["p99_ms"], "p99_after_ms": a["p99_ms"],
+            "cpu_ratio_to_bare_before": b["cpu_ratio_to_bare"], "cpu_ratio_to_bare_after": a["cpu_ratio_to_bare"],
+            # Overlapping min–max ranges: the difference is within this run's round-to-round spread.
+            "overlap": (a["cpu_us_per_req_min"] is not None and b["cpu_us_per_req_max"] is not None
+                        and a["cpu_us_per_req_min"] <= b["cpu_us_per_req_max"]),
+        })
+    checks = []
+
+    def check(name, status, detail):
+        checks.append({"check": name, "status": status, "detail": detail})
+
+    if rows:
+        worst = max(rows, key=lambda r: r["cpu_delta_us"])
+        check(f"no route slower than before by more than {MAX_SLOWDOWN_US} µs/request (server CPU µs/req)",
+              "met" if worst["cpu_delta_us"] <= MAX_SLOWDOWN_US else "MISSED",
+              f"worst: {worst['route']} {worst['cpu_delta_us']:+.2f} µs/req; "
+              + ", ".join(f"{r['route']} {r['cpu_delta_us']:+.2f}" for r in rows))
+    else:
+        check(f"no route slower than before by more than {MAX_SLOWDOWN_US} µs/request", "not measured",
+              "no route was measured on both webstir and webstir (before)")
+    db = [r for r in rows if r["route"].startswith("db-")]
+    if db:
+        slower = [r for r in db if r["cpu_delta_us"] > 0 or (r["rps_ratio"] is not None and r["rps_ratio"] < 1)]
+        status = "met" if not slower else (
+            "within run-to-run range" if all(r["overlap"] for r in slower) else "MISSED")
+        check("DB routes not slower than before (CPU µs/req and req/s)", status,
+              ", ".join(f"{r['route']} CPU {r['cpu_delta_us']:+.2f} µs/req, req/s ×{_f(r['rps_ratio'], 3)}" for r in db))
+    else:
+        check("DB routes not slower than before", "not measured", "no DB route measured on both")
+    json_rows = [(n, _row(result, "webstir", n)) for n in CHANGE_JSON_ROUTES]
+    json_rows = [(n, r["cpu_ratio_to_bare"]) for n, r in json_rows if r and r["cpu_ratio_to_bare"] is not None]
+    if json_rows:
+        n, v = max(json_rows, key=lambda x: x[1])
+        check(f"JSON routes ({', '.join(CHANGE_JSON_ROUTES)}) CPU µs/req ≤ {CHANGE_JSON_CPU_RATIO}× bare hyper (after)",
+              "met" if v <= CHANGE_JSON_CPU_RATIO else "MISSED",
+              f"worst: {n} {v:.2f}; " + ", ".join(f"{a} {b:.2f}" for a, b in json_rows))
+    else:
+        check(f"JSON routes CPU µs/req ≤ {CHANGE_JSON_CPU_RATIO}× bare hyper", "not measured", "")
+    return {"before": result["meta"]["before"], "after": result["meta"].get("after"), "rows": rows,
+            "checks": checks}
 
 
 def _row(result, server, route):
@@ -192,9 +272,14 @@ def goals(result):
             f"webstir {w['idle_rss_mib']} MiB, bare {b['idle_rss_mib']} MiB")
         add("G13", "RSS under 64 connections ÷ bare hyper", _ratio(w["load_rss_mib"], b["load_rss_mib"]), 2.5, 1.75,
             False, f"webstir {w['load_rss_mib']} MiB, bare {b['load_rss_mib']} MiB")
-        wh, bh = w["hello_world_size_bytes"], b["hello_world_size_bytes"]
+        # G14 is about the hello world with only the features it uses: --no-default-features once the
+        # runtime has cargo features, else the default build.
+        wh, bh, which = w["hello_world_size_bytes"], b["hello_world_size_bytes"], "default features"
+        nd = next((h for h in result["hello_world"] if h["key"] == "webstir-no-default" and h["size_bytes"]), None)
+        if nd:
+            wh, which = nd["size_bytes"], "--no-default-features"
         add("G14", "stripped hello-world binary ÷ bare hyper's", _ratio(wh, bh), 3.0, 2.5, False,
-            f"webstir {wh:,} B, hyper {bh:,} B" if wh and bh else "")
+            f"webstir ({which}) {wh:,} B, hyper {bh:,} B" if wh and bh else "")
     # G15: against the JS peers, on every row both serve.
     peer_ratios, p99_worse = [], []
     for r in result["results"]:
@@ -270,6 +355,18 @@ def markdown(result):
             f"| {s['label']} | {cold} | {_f(s['idle_rss_mib'], 1)} / {_f(s['idle_rss_db_mib'], 1)} "
             f"| {_f(s['load_rss_mib'], 1)} / {_f(s['peak_rss_mib'], 1)} | {size} |"
         )
+    if result.get("hello_world"):
+        lines += ["", "| hello world | build | stripped size | ×bare hyper's | idle RSS MiB | ×bare hyper's | cold start ms |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for h in result["hello_world"]:
+            if not h["size_bytes"]:
+                lines.append(f"| {h['label']} | {h['flags']} | {h['note'] or 'not available'} | | | | |")
+                continue
+            lines.append(f"| {h['label']} | {h['flags']} | {_size(h['size_bytes'])} | {_f(h['size_ratio_to_bare'], 2)} "
+                         f"| {_f(h['idle_rss_mib'], 1)} | {_f(h['idle_rss_ratio_to_bare'], 2)} | {_f(h['cold_start_ms'], 1)} |")
+    ba = result.get("before_after")
+    if ba:
+        lines += ["", before_after_markdown(ba)]
     lines += ["", "| goal | webstir vs … | measured | must / target | status |", "|---|---|---:|---|---|"]
     for g in result["goals"]:
         must = "–" if g["must"] is None else g["must"]
@@ -280,4 +377,28 @@ def markdown(result):
     notes.append("When bare hyper's wrk cores are ≥ 0.9 the req/s ratio is client-bound (one wrk core is the "
                  "ceiling); CPU µs/req is then the figure that separates servers.")
     lines += ["", "Notes:"] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+def before_after_markdown(ba):
+    """The before/after section (also meant for the README's Performance section)."""
+    b = ba["before"]
+    lines = [
+        f"### Before/after: webstir at {b['desc']} vs {ba['after']}",
+        "",
+        "Same run, same method: both builds are interleaved with bare hyper in every round.",
+        "",
+        "| route | CPU µs/req before (min–max) | after (min–max) | Δ µs/req | Δ % | req/s before | req/s after "
+        "| ×bare CPU before | ×bare CPU after |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in ba["rows"]:
+        lines.append(
+            f"| {r['route']} | {_f(r['cpu_before'], 2)} ({_f(r['cpu_before_min'], 1)}–{_f(r['cpu_before_max'], 1)}) "
+            f"| {_f(r['cpu_after'], 2)} ({_f(r['cpu_after_min'], 1)}–{_f(r['cpu_after_max'], 1)}) "
+            f"| {r['cpu_delta_us']:+.2f} | {_f(r['cpu_delta_pct'], 1)} | {_f(r['rps_before'])} | {_f(r['rps_after'])} "
+            f"| {_f(r['cpu_ratio_to_bare_before'], 2)} | {_f(r['cpu_ratio_to_bare_after'], 2)} |")
+    lines.append("")
+    for c in ba["checks"]:
+        lines.append(f"- **{c['status']}**: {c['check']}" + (f" ({c['detail']})" if c["detail"] else ""))
     return "\n".join(lines)

@@ -89,27 +89,39 @@ def ensure_wrk():
     return False
 
 
-def webstir_has_db():
-    path = os.path.join(REPO, "crates", "webstir", "src", "context.rs")
-    try:
-        with open(path) as f:
-            return "fn db" in f.read()
-    except OSError:
-        return False
+def webstir_has_db(root=REPO):
+    """Whether the runtime under `root` has a `db()` accessor (the bench app's `db` feature needs it).
+
+    Any `fn db(` in crates/webstir/src, so the accessor may move between files (or become an
+    extractor's method) without the DB rows silently disappearing."""
+    import re
+
+    pattern = re.compile(r"\bfn db\s*[(<]")
+    for dirpath, _dirs, files in os.walk(os.path.join(root, "crates", "webstir", "src")):
+        for name in files:
+            if name.endswith(".rs"):
+                try:
+                    with open(os.path.join(dirpath, name)) as f:
+                        if pattern.search(f.read()):
+                            return True
+                except OSError:
+                    pass
+    return False
 
 
-def build_rust(with_db):
-    """Build hyper-bare, webstir-app (+ db feature when the runtime has ctx.db()) and coldstart."""
-    cmd = [
-        "cargo", "build", "--release", "--quiet",
-        "--manifest-path", os.path.join(BENCH, "Cargo.toml"),
-        "-p", "hyper-bare", "-p", "webstir-app", "-p", "coldstart",
-    ]
-    if with_db:
-        cmd += ["--features", "webstir-app/db"]
-    log("cargo build --release (bench workspace" + (", webstir-app/db" if with_db else "") + ")")
-    ok, out = run(cmd, nice=True, quiet=False)
-    return ok
+def build_rust(with_db, app=True):
+    """Build hyper-bare and coldstart, then (when `app`) webstir-app (+ db feature when the runtime has a
+    `db()` accessor) against the working tree's runtime. Returns (tools_ok, app_ok): a runtime that does not
+    build (mid-change) only costs the webstir rows, not bare hyper's or the other servers'."""
+    base = ["cargo", "build", "--release", "--quiet", "--manifest-path", os.path.join(BENCH, "Cargo.toml")]
+    log("cargo build --release (bench workspace: hyper-bare, coldstart)")
+    tools_ok, _ = run(base + ["-p", "hyper-bare", "-p", "coldstart"], nice=True, quiet=False)
+    if not app:
+        return tools_ok, False
+    cmd = base + ["-p", "webstir-app"] + (["--features", "webstir-app/db"] if with_db else [])
+    log("cargo build --release (bench workspace: webstir-app" + (", feature db" if with_db else "") + ")")
+    app_ok, _ = run(cmd, nice=True, quiet=False)
+    return tools_ok, app_ok
 
 
 # ---------------------------------------------------------------- databases
@@ -370,3 +382,187 @@ def json_dump(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
+
+
+# ---------------------------------------------------------------- before/after and hello-world variants
+
+# The last commit before the request-model change: `bench/run --before` measures webstir as it was there.
+DEFAULT_BEFORE = "61fd241"
+# Builds that must not collide with bench/target's binaries (the REV snapshot's webstir-app, the hello
+# variants) share this target dir, so third-party crates are compiled once for all of them.
+AUX_TARGET = os.path.join(SCRATCH, "target")
+
+
+def _release_profile_env():
+    """bench/Cargo.toml's [profile.release] as CARGO_PROFILE_RELEASE_* variables, so builds outside the
+    bench workspace (the REV snapshot, the generated hello crates) use exactly the same settings."""
+    import tomllib
+
+    with open(os.path.join(BENCH, "Cargo.toml"), "rb") as f:
+        profile = tomllib.load(f).get("profile", {}).get("release", {})
+    env = dict(os.environ)
+    env["CARGO_TARGET_DIR"] = AUX_TARGET
+    for key, value in profile.items():
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        env["CARGO_PROFILE_RELEASE_" + key.upper().replace("-", "_")] = str(value)
+    return env
+
+
+def git(*args):
+    return run(["git", "-C", REPO] + list(args), timeout=120)
+
+
+def _short(line, limit=72):
+    line = line.strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def after_description():
+    """What "after" is: HEAD, plus a note when crates/webstir has uncommitted changes."""
+    _ok, head = git("log", "-1", "--format=%h %s")
+    _ok, dirty = git("status", "--porcelain", "--", "crates")
+    desc = _short(head)
+    if dirty.strip():
+        desc += " + uncommitted changes under crates/"
+    return desc
+
+
+def ensure_before(rev, build=True):
+    """Build bench/servers/webstir-app as it is at `rev`, against the runtime at `rev`.
+
+    The tree at `rev` is extracted once (`git archive`, no worktree metadata) into
+    bench/scratch/before/<sha>/src; its bench workspace is built with bench/Cargo.lock of the working tree
+    (same third-party versions as "after") and the working tree's release profile, into the shared
+    bench/scratch/target. When `rev` predates bench/, the current bench server source is used instead.
+    Returns a dict (binary, hello, sha, desc, db) or None (and says why).
+    """
+    ok, sha = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    sha = sha.strip()
+    if not ok or not sha:
+        log(f"before: cannot resolve {rev!r} to a commit")
+        return None
+    _ok, desc = git("log", "-1", "--format=%h %s", sha)
+    desc = _short(desc)
+    base = os.path.join(SCRATCH, "before", sha[:12])
+    src = os.path.join(base, "src")
+    stamp = os.path.join(base, ".extracted")
+    if not stamp_ok(stamp, sha):
+        shutil.rmtree(base, ignore_errors=True)
+        os.makedirs(src)
+        log(f"{rev}: extracting {desc} into {os.path.relpath(src, REPO)}")
+        archive = subprocess.Popen(["git", "-C", REPO, "archive", sha], stdout=subprocess.PIPE)
+        tar = subprocess.run(["tar", "-x", "-C", src], stdin=archive.stdout)
+        archive.stdout.close()
+        if archive.wait() != 0 or tar.returncode != 0:
+            log("before: git archive | tar failed")
+            return None
+        bench_src = os.path.join(src, "bench")
+        if not os.path.exists(os.path.join(bench_src, "servers", "webstir-app", "Cargo.toml")):
+            log(f"before: {rev} has no bench/servers/webstir-app; using the current bench server source")
+            shutil.rmtree(bench_src, ignore_errors=True)
+            for part in ("servers/webstir-app", "servers/hyper-bare", "tools/coldstart"):
+                shutil.copytree(os.path.join(BENCH, part), os.path.join(bench_src, part),
+                                ignore=shutil.ignore_patterns("target", "scratch"))
+            shutil.copyfile(os.path.join(BENCH, "Cargo.toml"), os.path.join(bench_src, "Cargo.toml"))
+        write_stamp(stamp, sha)
+    bench_src = os.path.join(src, "bench")
+    shutil.copyfile(os.path.join(BENCH, "Cargo.lock"), os.path.join(bench_src, "Cargo.lock"))
+    try:
+        with open(os.path.join(bench_src, "servers", "webstir-app", "Cargo.toml")) as f:
+            has_db = "db = [" in f.read() and webstir_has_db(src)
+    except OSError:
+        has_db = False
+    info = {"rev": rev, "sha": sha, "desc": desc, "db": has_db, "binary": os.path.join(base, "webstir-app"),
+            "hello": os.path.join(base, "webstir-hello")}
+    if not build and os.path.exists(info["binary"]):
+        if not os.path.exists(info["hello"]):
+            info["hello"] = None
+        return info
+    cmd = ["cargo", "build", "--release", "--quiet", "--manifest-path", os.path.join(bench_src, "Cargo.toml"),
+           "-p", "webstir-app"]
+    if has_db:
+        cmd += ["--features", "webstir-app/db"]
+    log(f"{rev}: cargo build --release of the bench webstir-app at {sha[:12]} (into bench/scratch/target)")
+    ok, out = run(cmd, cwd=BENCH, env=_release_profile_env(), nice=True, timeout=3600)
+    built = os.path.join(AUX_TARGET, "release")
+    if not ok or not os.path.exists(os.path.join(built, "webstir-app")):
+        log(f"{rev}: build failed: " + out.strip()[-1500:])
+        return None
+    # Copy the binaries out: the next build of another REV would overwrite them in the shared target dir.
+    shutil.copy2(os.path.join(built, "webstir-app"), info["binary"])
+    if os.path.exists(os.path.join(built, "webstir-hello")):
+        shutil.copy2(os.path.join(built, "webstir-hello"), info["hello"])
+    else:
+        info["hello"] = None
+    return info
+
+
+def webstir_features(root=REPO):
+    """crates/webstir's [features] table (empty when it has none)."""
+    import tomllib
+
+    try:
+        with open(os.path.join(root, "crates", "webstir", "Cargo.toml"), "rb") as f:
+            return tomllib.load(f).get("features", {})
+    except (OSError, ValueError):
+        return {}
+
+
+# name, cargo flags as shown, default-features, features
+HELLO_VARIANTS = [
+    ("no-default", "--no-default-features", False, []),
+    ("sqlite", "--no-default-features --features sqlite", False, ["sqlite"]),
+]
+
+
+def build_hello_variants(root=REPO):
+    """The bench hello world (servers/webstir-app/src/bin/webstir-hello.rs) built against the working
+    tree's runtime with other feature sets, each as a generated crate under bench/scratch/hello/.
+
+    Returns [{variant, flags, features, binary, note}]; binary is None (and note says why) when the
+    runtime lacks the features, or the build fails — reported as "not available", never fatal."""
+    features = webstir_features(root)
+    out = []
+    with open(os.path.join(BENCH, "Cargo.toml"), "rb") as f:
+        import tomllib
+
+        edition = tomllib.load(f).get("workspace", {}).get("package", {}).get("edition", "2024")
+    hello_src = os.path.join(SERVERS_SRC, "webstir-app", "src", "bin", "webstir-hello.rs")
+    for variant, flags, default_features, feats in HELLO_VARIANTS:
+        entry = {"variant": variant, "flags": flags, "features": feats, "binary": None, "note": ""}
+        out.append(entry)
+        if "default" not in features:
+            entry["note"] = "not available: crates/webstir has no cargo features yet (identical to the default build)"
+            continue
+        missing = [x for x in feats if x not in features]
+        if missing:
+            entry["note"] = "not available: crates/webstir has no feature " + ", ".join(missing)
+            continue
+        name = f"webstir-hello-{variant}"
+        dir_ = os.path.join(SCRATCH, "hello", variant)
+        os.makedirs(dir_, exist_ok=True)
+        shutil.copyfile(hello_src, os.path.join(dir_, "main.rs"))
+        dep = f'{{ path = {json.dumps(os.path.join(root, "crates", "webstir"))}, default-features = {str(default_features).lower()}, features = {json.dumps(feats)} }}'
+        with open(os.path.join(dir_, "Cargo.toml"), "w") as f:
+            f.write(
+                "# Generated by bench/harness/setup.py (build_hello_variants): do not edit.\n"
+                f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "{edition}"\npublish = false\n\n'
+                f'[[bin]]\nname = "{name}"\npath = "main.rs"\n\n[workspace]\n\n'
+                f'[dependencies]\nwebstir = {dep}\nserde_json = "1"\n'
+            )
+        if not os.path.exists(os.path.join(dir_, "Cargo.lock")):
+            shutil.copyfile(os.path.join(BENCH, "Cargo.lock"), os.path.join(dir_, "Cargo.lock"))
+        log(f"hello world: cargo build --release, webstir {flags}")
+        ok, text = run(["cargo", "build", "--release", "--quiet", "--manifest-path", os.path.join(dir_, "Cargo.toml")],
+                       cwd=BENCH, env=_release_profile_env(), nice=True, timeout=3600)
+        binary = os.path.join(AUX_TARGET, "release", name)
+        if not ok or not os.path.exists(binary):
+            tail = " ".join(text.strip().splitlines()[-3:])[:300]
+            entry["note"] = f"not available: build failed ({tail})"
+            log(f"hello world {flags}: {entry['note']}")
+            continue
+        entry["binary"] = binary
+    return out
