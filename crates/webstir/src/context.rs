@@ -105,7 +105,7 @@ pub(crate) struct ScopeInner {
     pub(crate) app: Arc<crate::server::service::App>,
     pub(crate) route: Arc<crate::server::router::RouteInfo>,
     pub(crate) params: RawParams,
-    pub(crate) request_id: String,
+    pub(crate) request_id: http::HeaderValue,
     pub(crate) span: tracing::Span,
     pub(crate) auth: Option<webstir_auth::AuthContext>,
     /// Set when the request body was read to its end (tells a slow body from a slow handler).
@@ -129,7 +129,7 @@ impl Scope {
 
     /// The request id (the client's `x-request-id`, or a generated UUID).
     pub fn request_id(&self) -> &str {
-        &self.0.request_id
+        crate::server::request_id::text(&self.0.request_id)
     }
 
     /// The verified caller, if the request carried a valid credential.

@@ -206,6 +206,9 @@ pub(crate) fn missing_state<T>() -> Error {
 pub(crate) async fn read_body(body: axum::body::Body, scope: &Scope) -> Result<Bytes, Error> {
     // The runtime wraps every request body in the size cap before handlers see it.
     let limit = scope.body_limit();
+    if http_body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
     let collected = body.collect().await;
     match collected {
         Ok(collected) => {

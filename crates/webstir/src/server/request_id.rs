@@ -33,42 +33,62 @@ fn next_u64() -> u64 {
     })
 }
 
-/// A new random UUID v4, hyphenated lowercase.
-pub(crate) fn generate() -> String {
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// A new random UUID v4, hyphenated lowercase, as header value (the id is read back from it).
+pub(crate) fn generate_header() -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&next_u64().to_le_bytes());
     bytes[8..].copy_from_slice(&next_u64().to_le_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
     bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
-    let mut out = String::with_capacity(36);
+    let mut out = [0u8; 36];
+    let mut at = 0;
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            out[at] = b'-';
+            at += 1;
         }
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        out[at] = HEX[usize::from(b >> 4)];
+        out[at + 1] = HEX[usize::from(b & 0x0f)];
+        at += 2;
     }
-    out
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-/// The request id for a request: reused from `x-request-id` when present, non-empty, at most 200
-/// visible ASCII characters; generated otherwise.
-pub(crate) fn resolve(headers: &HeaderMap) -> (String, HeaderValue) {
-    if let Some(value) = headers.get("x-request-id")
+/// A new random UUID v4 as text (job run ids).
+pub(crate) fn generate() -> String {
+    generate_header().to_str().unwrap_or_default().to_owned()
+}
+
+/// The request id for a request, as a header value: reused from `x-request-id` when present,
+/// non-empty, at most 200 visible ASCII characters; generated otherwise.
+pub(crate) fn resolve(headers: &HeaderMap) -> HeaderValue {
+    if let Some(value) = headers.get(X_REQUEST_ID)
         && let Ok(text) = value.to_str()
     {
+        if !text.is_empty()
+            && text.len() <= MAX_LEN
+            && !text.starts_with([' ', '\t'])
+            && !text.ends_with([' ', '\t'])
+        {
+            return value.clone();
+        }
         let text = text.trim();
         if !text.is_empty()
             && text.len() <= MAX_LEN
             && let Ok(header) = HeaderValue::from_str(text)
         {
-            return (text.to_owned(), header);
+            return header;
         }
     }
-    let id = generate();
-    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"));
-    (id, header)
+    generate_header()
+}
+
+/// The id's text (ids are visible ASCII by construction).
+pub(crate) fn text(value: &HeaderValue) -> &str {
+    value.to_str().unwrap_or("")
 }
 
 #[cfg(test)]
@@ -88,11 +108,13 @@ mod tests {
     fn client_id_is_reused_unless_blank_or_too_long() {
         let mut headers = HeaderMap::new();
         headers.insert("x-request-id", HeaderValue::from_static("abc-123"));
-        assert_eq!(resolve(&headers).0, "abc-123");
+        assert_eq!(text(&resolve(&headers)), "abc-123");
+        headers.insert("x-request-id", HeaderValue::from_static(" abc "));
+        assert_eq!(text(&resolve(&headers)), "abc");
         headers.insert("x-request-id", HeaderValue::from_static("  "));
-        assert_ne!(resolve(&headers).0.trim(), "");
+        assert_ne!(text(&resolve(&headers)).trim(), "");
         let long = "x".repeat(MAX_LEN + 1);
         headers.insert("x-request-id", HeaderValue::from_str(&long).unwrap());
-        assert_ne!(resolve(&headers).0, long);
+        assert_ne!(text(&resolve(&headers)), long);
     }
 }

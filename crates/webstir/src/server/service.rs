@@ -201,7 +201,8 @@ impl App {
                 return self.preflight(&req);
             }
             Match::MethodNotAllowed(allowed) => {
-                let (id, id_header) = request_id::resolve(req.headers());
+                let id_header = request_id::resolve(req.headers());
+                let id = request_id::text(&id_header).to_owned();
                 let list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
                 let mut res = response::json_value(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -220,7 +221,8 @@ impl App {
                 return res;
             }
             Match::NotFound => {
-                let (id, id_header) = request_id::resolve(req.headers());
+                let id_header = request_id::resolve(req.headers());
+                let id = request_id::text(&id_header).to_owned();
                 let normalized = webstir_manifest::normalize_path(path);
                 let mut res = response::json_value(
                     StatusCode::NOT_FOUND,
@@ -232,7 +234,8 @@ impl App {
             }
         };
 
-        let (request_id, id_header) = request_id::resolve(req.headers());
+        let id_header = request_id::resolve(req.headers());
+        let request_id = request_id::text(&id_header);
         let span = tracing::info_span!(
             target: "webstir::http",
             "request",
@@ -249,7 +252,7 @@ impl App {
                 res.headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
-            app.finish(&span, &request_id, &method, name, status.as_u16(), start);
+            app.finish(&span, request_id, &method, name, status.as_u16(), start);
             res
         };
         let has_body = !req.body().is_end_stream();
@@ -310,7 +313,7 @@ impl App {
             app: self.clone(),
             route: route.info.clone(),
             params,
-            request_id,
+            request_id: id_header.clone(),
             span: span.clone(),
             auth,
             body_done: body_done.clone(),
