@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 mod e2e;
 mod errors;
 mod golden;
+mod readme;
 mod schedule;
 mod util;
 
