@@ -95,6 +95,11 @@ fn unsupported(expected: &str, got: Option<&str>) -> Error {
     )
 }
 
+/// A message that may quote client input, cut to 160 bytes.
+pub(crate) fn echo_long(text: &str) -> String {
+    serde_message(&text)
+}
+
 /// Serde messages can quote client input; keep only a short piece of them.
 fn serde_message(err: &dyn std::fmt::Display) -> String {
     let text = err.to_string();

@@ -75,15 +75,21 @@ macro_rules! impl_handler {
                     #[allow(unused_mut)]
                     let (mut parts, body) = req.into_parts();
                     $(
-                        let $ty = match $ty::from_request_parts(&mut parts, &scope).await {
+                        let outcome: Result<$ty, Response> = $ty::from_request_parts(&mut parts, &scope)
+                            .await
+                            .map_err(IntoResponse::into_response);
+                        let $ty = match outcome {
                             Ok(value) => value,
-                            Err(rejection) => return rejection.into_response(),
+                            Err(response) => return rejected(response).await,
                         };
                     )*
                     let req = Request::from_parts(parts, body);
-                    let $last = match $last::from_request(req, &scope).await {
+                    let outcome: Result<$last, Response> = $last::from_request(req, &scope)
+                        .await
+                        .map_err(IntoResponse::into_response);
+                    let $last = match outcome {
                         Ok(value) => value,
-                        Err(rejection) => return rejection.into_response(),
+                        Err(response) => return rejected(response).await,
                     };
                     self($($ty,)* $last,).await.into_response()
                 })
@@ -104,6 +110,59 @@ impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8], T9);
 impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9], T10);
 impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10], T11);
 impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11], T12);
+
+/// An extractor's rejection in the runtime's error envelope: ours already are; another crate's
+/// (axum's plain-text rejections) become `{"errors":[{code,message}]}` with a code from the status and
+/// their text, truncated, as the message.
+async fn rejected(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(crate::extract::is_json_type);
+    let status = response.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text =
+        match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, 4096)).await {
+            Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+            Err(_) => String::new(),
+        };
+    if status.is_server_error() {
+        // Logged by the runtime; the text reaches clients only outside production.
+        return crate::Error::msg(format!("an extractor failed ({status}): {}", text.trim()))
+            .into_response();
+    }
+    let code = match status.as_u16() {
+        401 => "auth",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation",
+        _ => "bad_request",
+    };
+    let message = if text.trim().is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Bad request")
+            .to_owned()
+    } else {
+        crate::extract::echo_long(text.trim())
+    };
+    let mut converted = crate::Error::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            converted.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    converted
+}
 
 /// A handler with its type parameter erased.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {

@@ -22,7 +22,9 @@ pub(crate) fn init(config: &Config) {
         Ok(directive) if !directive.trim().is_empty() => match directive.parse::<Targets>() {
             Ok(targets) => targets,
             Err(err) => {
-                problem = Some(format!("RUST_LOG={directive:?} is not a filter this runtime reads ({err}); using LOG_LEVEL"));
+                problem = Some(format!(
+                    "RUST_LOG={directive:?} is not a filter this runtime reads ({err}); using LOG_LEVEL"
+                ));
                 default()
             }
         },

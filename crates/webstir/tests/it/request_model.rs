@@ -1886,3 +1886,64 @@ async fn service_routes_keep_access_rules_and_optional_auth_sees_the_caller() {
     assert_eq!(res.json(), json!({ "user": "svc-user" }));
     app.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Other crates' extractors: their plain-text rejections come back in the error envelope
+// ---------------------------------------------------------------------------------------------
+
+async fn takes_text(body: String) -> String {
+    format!("got {} bytes", body.len())
+}
+
+async fn takes_axum_path(axum::extract::Path(id): axum::extract::Path<u32>) -> String {
+    format!("id {id}")
+}
+
+#[tokio::test]
+async fn foreign_extractor_rejections_use_the_error_envelope() {
+    let module = Module::new("@test/foreign", "0.1.0")
+        .route(Route::post("/text").name("text").handler(takes_text))
+        .route(
+            Route::get("/axum/:id")
+                .name("axumPath")
+                .handler(takes_axum_path),
+        );
+    let app = serve(module, &[]).await;
+    let ok = app
+        .client
+        .request(
+            Method::POST,
+            "/text",
+            &[("content-type", "text/plain")],
+            Bytes::from_static(b"hello"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((ok.status, ok.text()), (200, "got 5 bytes".to_owned()));
+    // axum's `String` extractor refuses invalid UTF-8 with a plain-text 400; it arrives as JSON.
+    let bad = app
+        .client
+        .request(
+            Method::POST,
+            "/text",
+            &[("content-type", "text/plain")],
+            Bytes::from_static(b"\xff\xfe"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert_eq!(bad.header("content-type"), Some("application/json"));
+    assert_eq!(code(&bad), "bad_request");
+    // axum's own `Path` needs axum's router: a 500 in the envelope, its text only outside production.
+    let res = app.client.get("/axum/7").await.unwrap();
+    assert_eq!(res.status, 500);
+    assert_eq!(res.json()["error"], "internal_error");
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("extractor")),
+        "{}",
+        res.text()
+    );
+    app.stop().await;
+}
