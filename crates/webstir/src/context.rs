@@ -105,11 +105,11 @@ pub(crate) struct ScopeInner {
     pub(crate) app: Arc<crate::server::service::App>,
     pub(crate) route: Arc<crate::server::router::RouteInfo>,
     pub(crate) params: RawParams,
-    pub(crate) request_id: http::HeaderValue,
+    pub(crate) request_id: crate::server::request_id::RequestId,
     pub(crate) span: tracing::Span,
     pub(crate) auth: Option<webstir_auth::AuthContext>,
     /// Set when the request body was read to its end (tells a slow body from a slow handler).
-    pub(crate) body_done: Option<Arc<std::sync::atomic::AtomicBool>>,
+    pub(crate) body_done: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Scope {
@@ -129,7 +129,7 @@ impl Scope {
 
     /// The request id (the client's `x-request-id`, or a generated UUID).
     pub fn request_id(&self) -> &str {
-        crate::server::request_id::text(&self.0.request_id)
+        self.0.request_id.as_str()
     }
 
     /// The verified caller, if the request carried a valid credential.
@@ -176,9 +176,9 @@ impl Scope {
     }
 
     pub(crate) fn mark_body_done(&self) {
-        if let Some(flag) = &self.0.body_done {
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
+        self.0
+            .body_done
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -35,9 +35,6 @@
 //! # let _ = module;
 //! ```
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -207,25 +204,45 @@ pub(crate) fn missing_state<T>() -> Error {
 }
 
 /// Read the whole body under the size cap: 413 `payload_too_large` past it, 400 when the client
-/// aborts.
-pub(crate) async fn read_body(body: axum::body::Body, scope: &Scope) -> Result<Bytes, Error> {
+/// aborts. A body that arrives in one frame is passed on without copying.
+pub(crate) async fn read_body(mut body: axum::body::Body, scope: &Scope) -> Result<Bytes, Error> {
     // The runtime wraps every request body in the size cap before handlers see it.
     let limit = scope.body_limit();
     if http_body::Body::is_end_stream(&body) {
         return Ok(Bytes::new());
     }
-    let collected = body.collect().await;
-    match collected {
-        Ok(collected) => {
-            scope.mark_body_done();
-            Ok(collected.to_bytes())
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) if is_too_large(&err) => return Err(too_large(limit)),
+            Err(_) => {
+                return Err(Error::bad_request(
+                    "bad_request",
+                    "The request body could not be read.",
+                ));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(data),
+            (Some(head), None) => {
+                let mut buf = bytes::BytesMut::with_capacity(head.len() + data.len());
+                buf.extend_from_slice(head);
+                buf.extend_from_slice(&data);
+                rest = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.extend_from_slice(&data),
         }
-        Err(err) if is_too_large(&err) => Err(too_large(limit)),
-        Err(_) => Err(Error::bad_request(
-            "bad_request",
-            "The request body could not be read.",
-        )),
     }
+    scope.mark_body_done();
+    Ok(match rest {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 pub(crate) fn is_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
@@ -249,11 +266,6 @@ pub(crate) fn too_large(limit: u64) -> Error {
         http::header::CONNECTION,
         http::HeaderValue::from_static("close"),
     )
-}
-
-/// A flag the body sets once read to its end.
-pub(crate) fn body_flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
 }
 
 impl FromRequest<Scope> for Ctx {

@@ -35,8 +35,30 @@ fn next_u64() -> u64 {
 
 const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
+/// A request id for the handler's side (the response keeps the header value): a generated id is
+/// copied inline (no allocation); a client's is a cheap clone of its header value.
+#[derive(Clone, Debug)]
+pub(crate) enum RequestId {
+    Generated([u8; 36]),
+    Client(HeaderValue),
+}
+
+impl RequestId {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            RequestId::Generated(bytes) => std::str::from_utf8(bytes).unwrap_or(""),
+            RequestId::Client(value) => text(value),
+        }
+    }
+}
+
 /// A new random UUID v4, hyphenated lowercase, as header value (the id is read back from it).
 pub(crate) fn generate_header() -> HeaderValue {
+    let (value, _) = generate_pair();
+    value
+}
+
+fn generate_pair() -> (HeaderValue, [u8; 36]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&next_u64().to_le_bytes());
@@ -54,7 +76,9 @@ pub(crate) fn generate_header() -> HeaderValue {
         out[at + 1] = HEX[usize::from(b & 0x0f)];
         at += 2;
     }
-    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    let value =
+        HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+    (value, out)
 }
 
 /// A new random UUID v4 as text (job run ids).
@@ -65,6 +89,11 @@ pub(crate) fn generate() -> String {
 /// The request id for a request, as a header value: reused from `x-request-id` when present,
 /// non-empty, at most 200 visible ASCII characters; generated otherwise.
 pub(crate) fn resolve(headers: &HeaderMap) -> HeaderValue {
+    resolve_pair(headers).0
+}
+
+/// The response's header value and the handler's copy of the id.
+pub(crate) fn resolve_pair(headers: &HeaderMap) -> (HeaderValue, RequestId) {
     if let Some(value) = headers.get(X_REQUEST_ID)
         && let Ok(text) = value.to_str()
     {
@@ -73,17 +102,18 @@ pub(crate) fn resolve(headers: &HeaderMap) -> HeaderValue {
             && !text.starts_with([' ', '\t'])
             && !text.ends_with([' ', '\t'])
         {
-            return value.clone();
+            return (value.clone(), RequestId::Client(value.clone()));
         }
         let text = text.trim();
         if !text.is_empty()
             && text.len() <= MAX_LEN
             && let Ok(header) = HeaderValue::from_str(text)
         {
-            return header;
+            return (header.clone(), RequestId::Client(header));
         }
     }
-    generate_header()
+    let (value, inline) = generate_pair();
+    (value, RequestId::Generated(inline))
 }
 
 /// The id's text (ids are visible ASCII by construction).

@@ -42,7 +42,40 @@ pub(crate) enum Match<'a> {
 
 pub(crate) struct Router {
     routes: Vec<RouteEntry>,
+    /// Parameterless routes by their normalized path (indexes into `routes`): a request path in the
+    /// same form is answered with one hash lookup. A fully literal route is the most specific match
+    /// for its path, so a hit with the request's method needs no scan.
+    exact: std::collections::HashMap<Box<str>, Vec<usize>, Fnv>,
 }
+
+/// FNV-1a: paths are short, and the map is built from the app's own routes.
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// Most paths have few segments: their byte ranges are found once per request, on the stack.
+const MAX_FAST_SEGMENTS: usize = 16;
 
 /// Two routes that can answer the same request and that specificity cannot order.
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +189,31 @@ impl Router {
             }
         }
         entries.sort_by(|a, b| specificity(&a.segments, &b.segments));
-        Ok(Self { routes: entries })
+        let mut exact: std::collections::HashMap<Box<str>, Vec<usize>, Fnv> =
+            std::collections::HashMap::default();
+        for (index, entry) in entries.iter().enumerate() {
+            if entry
+                .segments
+                .iter()
+                .all(|s| matches!(s, Segment::Literal(_)))
+            {
+                let mut path = String::new();
+                for segment in entry.segments.iter() {
+                    if let Segment::Literal(lit) = segment {
+                        path.push('/');
+                        path.push_str(lit);
+                    }
+                }
+                if path.is_empty() {
+                    path.push('/');
+                }
+                exact.entry(path.into()).or_default().push(index);
+            }
+        }
+        Ok(Self {
+            routes: entries,
+            exact,
+        })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -164,6 +221,56 @@ impl Router {
     }
 
     pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
+        if let Some(indexes) = self.exact.get(path) {
+            for &index in indexes {
+                let route = &self.routes[index];
+                if route.method == *method {
+                    return Match::Route(route, RawParams::default());
+                }
+            }
+        }
+        let mut ranges = [(0u32, 0u32); MAX_FAST_SEGMENTS];
+        let mut count = 0;
+        let mut start = None;
+        for (i, b) in path
+            .bytes()
+            .enumerate()
+            .chain(std::iter::once((path.len(), b'/')))
+        {
+            if b == b'/' {
+                if let Some(from) = start.take() {
+                    if count == MAX_FAST_SEGMENTS {
+                        return self.find_slow(method, path);
+                    }
+                    ranges[count] = (from as u32, i as u32);
+                    count += 1;
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        let ranges = &ranges[..count];
+        let mut allowed: Vec<Method> = Vec::new();
+        let mut head_fallback: Option<(&RouteEntry, RawParams)> = None;
+        for route in &self.routes {
+            let Some(params) = route.matches_ranges(path, ranges) else {
+                continue;
+            };
+            if route.method == *method {
+                return Match::Route(route, params);
+            }
+            if *method == Method::HEAD && route.method == Method::GET && head_fallback.is_none() {
+                head_fallback = Some((route, params));
+            }
+            if !allowed.contains(&route.method) {
+                allowed.push(route.method.clone());
+            }
+        }
+        Self::conclude(allowed, head_fallback)
+    }
+
+    /// Paths with more segments than the fast path keeps on the stack.
+    fn find_slow(&self, method: &Method, path: &str) -> Match<'_> {
         let mut allowed: Vec<Method> = Vec::new();
         let mut head_fallback: Option<(&RouteEntry, RawParams)> = None;
         for route in &self.routes {
@@ -180,6 +287,13 @@ impl Router {
                 allowed.push(route.method.clone());
             }
         }
+        Self::conclude(allowed, head_fallback)
+    }
+
+    fn conclude<'a>(
+        allowed: Vec<Method>,
+        head_fallback: Option<(&'a RouteEntry, RawParams)>,
+    ) -> Match<'a> {
         if let Some((route, params)) = head_fallback {
             return Match::Route(route, params);
         }
@@ -192,6 +306,29 @@ impl Router {
 }
 
 impl RouteEntry {
+    /// Match against the path's segments, given as byte ranges.
+    fn matches_ranges(&self, path: &str, ranges: &[(u32, u32)]) -> Option<RawParams> {
+        if ranges.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = RawParams::default();
+        for (segment, &(start, end)) in self.segments.iter().zip(ranges) {
+            let part = &path[start as usize..end as usize];
+            match segment {
+                Segment::Literal(lit) => {
+                    if **lit != *part {
+                        return None;
+                    }
+                }
+                Segment::Param => {
+                    let decoded = part.contains('%').then(|| percent_decode(part));
+                    params.push((start, end), decoded);
+                }
+            }
+        }
+        Some(params)
+    }
+
     fn matches(&self, path: &str) -> Option<RawParams> {
         let base = path.as_ptr() as usize;
         let mut parts = path.split('/').filter(|s| !s.is_empty());
@@ -364,6 +501,33 @@ mod tests {
             r.find(&Method::HEAD, "/api/items/1"),
             Match::Route(..)
         ));
+    }
+
+    #[test]
+    fn exact_and_scanned_matches_agree() {
+        let r = router(vec![
+            Route::get("/").name("root").handler(h),
+            Route::get("/api/items/new").name("newItem").handler(h),
+            Route::get("/api/items/:id").name("getItem").handler(h),
+            Route::post("/api/items/new").name("postNew").handler(h),
+            Route::put("/api/items/:id").name("putItem").handler(h),
+        ]);
+        assert_eq!(name_of(&r, Method::GET, "/"), "root");
+        assert_eq!(name_of(&r, Method::GET, "/api/items/new"), "newItem");
+        assert_eq!(name_of(&r, Method::GET, "//api/items/new/"), "newItem");
+        assert_eq!(name_of(&r, Method::POST, "/api/items/new"), "postNew");
+        // Another method: the literal path has no PUT, the param route does.
+        assert_eq!(name_of(&r, Method::PUT, "/api/items/new"), "putItem");
+        assert_eq!(name_of(&r, Method::HEAD, "/api/items/new"), "newItem");
+        assert_eq!(name_of(&r, Method::DELETE, "/api/items/new"), "405");
+        let deep = format!("/api/items{}", "/x".repeat(20));
+        assert_eq!(name_of(&r, Method::GET, &deep), "404");
+        let deep_route = format!("/d{}", "/:p".repeat(17));
+        let r = router(vec![Route::get(&deep_route).name("deep").handler(h)]);
+        assert_eq!(
+            name_of(&r, Method::GET, &format!("/d{}", "/v".repeat(17))),
+            "deep"
+        );
     }
 
     #[test]

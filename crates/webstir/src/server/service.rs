@@ -234,8 +234,8 @@ impl App {
             }
         };
 
-        let id_header = request_id::resolve(req.headers());
-        let request_id = request_id::text(&id_header);
+        let (id_header, id) = request_id::resolve_pair(req.headers());
+        let request_id = id.as_str();
         let span = tracing::info_span!(
             target: "webstir::http",
             "request",
@@ -308,16 +308,17 @@ impl App {
             }
         }
 
-        let body_done = has_body.then(crate::extract::body_flag);
         let scope = Scope(Arc::new(ScopeInner {
             app: self.clone(),
             route: route.info.clone(),
             params,
-            request_id: id_header.clone(),
+            request_id: id.clone(),
             span: span.clone(),
             auth,
-            body_done: body_done.clone(),
+            body_done: std::sync::atomic::AtomicBool::new(false),
         }));
+        // Kept to tell a slow body from a slow handler if the deadline passes.
+        let watch = has_body.then(|| scope.clone());
         let (parts, incoming) = req.into_parts();
         let body = if has_body {
             axum::body::Body::new(http_body_util::Limited::new(
@@ -355,9 +356,9 @@ impl App {
                     Ok(result) => result.map_err(|payload| panic_message(&*payload)),
                     Err(Elapsed) => {
                         let limit = self.config.request_timeout.unwrap_or_default();
-                        let body_pending = body_done
-                            .as_ref()
-                            .is_some_and(|done| !done.load(std::sync::atomic::Ordering::Relaxed));
+                        let body_pending = watch.as_ref().is_some_and(|scope| {
+                            !scope.0.body_done.load(std::sync::atomic::Ordering::Relaxed)
+                        });
                         let (status, message) = if body_pending {
                             (
                                 StatusCode::REQUEST_TIMEOUT,
