@@ -235,11 +235,10 @@ impl App {
         };
 
         let (id_header, id) = request_id::resolve_pair(req.headers());
-        let request_id = id.as_str();
         let span = tracing::info_span!(
             target: "webstir::http",
             "request",
-            request_id = %request_id,
+            request_id = %id.as_str(),
             method = %method,
             route = %route.info.name,
         );
@@ -252,7 +251,7 @@ impl App {
                 res.headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
-            app.finish(&span, request_id, &method, name, status.as_u16(), start);
+            app.finish(&span, id.as_str(), &method, name, status.as_u16(), start);
             res
         };
         let has_body = !req.body().is_end_stream();
