@@ -50,16 +50,24 @@ use crate::error::Error;
 /// How much client input an error message may echo.
 const ECHO_LIMIT: usize = 48;
 
-/// A short, truncated piece of client input for an error message.
-pub(crate) fn echo(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.len() <= ECHO_LIMIT {
+/// How much of a message that may quote client input (serde's, another crate's) is kept.
+const MESSAGE_LIMIT: usize = 160;
+
+/// `text` cut to at most `limit` bytes (on a character boundary), marked with `…` when cut.
+fn cut(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= limit {
         return text.into();
     }
-    let mut end = ECHO_LIMIT;
+    let mut end = limit;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}…", &text[..end]).into()
+}
+
+/// A short, truncated piece of client input for an error message.
+pub(crate) fn echo(text: &str) -> std::borrow::Cow<'_, str> {
+    cut(text, ECHO_LIMIT)
 }
 
 /// The media type of a `content-type` value (`type/subtype`, parameters dropped, trimmed).
@@ -92,22 +100,21 @@ fn unsupported(expected: &str, got: Option<&str>) -> Error {
     )
 }
 
-/// A message that may quote client input, cut to 160 bytes.
+/// A message that may quote client input, cut to `MESSAGE_LIMIT` bytes.
 pub(crate) fn echo_long(text: &str) -> String {
-    serde_message(&text)
+    cut(text, MESSAGE_LIMIT).into_owned()
 }
 
 /// Serde messages can quote client input; keep only a short piece of them.
 fn serde_message(err: &dyn std::fmt::Display) -> String {
-    let text = err.to_string();
-    if text.len() <= 160 {
-        return text;
-    }
-    let mut end = 160;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    echo_long(&err.to_string())
+}
+
+/// The request's `content-type`, if any (`(not text)` when it is not visible ASCII).
+fn content_type(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"))
 }
 
 /// Parse a JSON body after checking its content type.
@@ -327,10 +334,7 @@ impl<T: DeserializeOwned> FromRequest<Scope> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, scope: &Scope) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("(not text)"));
+        let content_type = content_type(&req);
         if !content_type.is_some_and(is_json_type) {
             return Err(unsupported("application/json", content_type));
         }
@@ -356,10 +360,7 @@ impl<T: DeserializeOwned> FromRequest<Scope> for Form<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, scope: &Scope) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("(not text)"));
+        let content_type = content_type(&req);
         if !content_type.is_some_and(|ct| {
             media_type(ct).eq_ignore_ascii_case("application/x-www-form-urlencoded")
         }) {

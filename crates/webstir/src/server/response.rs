@@ -53,6 +53,15 @@ impl http_body::Body for Body {
     }
 }
 
+impl From<Body> for axum::body::Body {
+    fn from(body: Body) -> Self {
+        match body {
+            Body::Full(full) => axum::body::Body::new(full),
+            Body::Any(body) => body,
+        }
+    }
+}
+
 /// A failure behind a 500 response built outside the runtime's view (in `IntoResponse`): the
 /// runtime logs it and, outside production, puts the message in the body.
 #[derive(Clone, Debug)]
@@ -281,12 +290,7 @@ fn into_axum(built: Built) -> axum::response::Response {
         failure,
         internal,
     } = built;
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Full(full) => axum::body::Body::new(full),
-        Body::Any(body) => body,
-    };
-    let mut response = axum::response::Response::from_parts(parts, body);
+    let mut response = response.map(axum::body::Body::from);
     if let Some(message) = failure {
         response
             .extensions_mut()

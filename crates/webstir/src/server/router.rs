@@ -250,31 +250,25 @@ impl Router {
             }
         }
         let ranges = &ranges[..count];
-        let mut allowed: Vec<Method> = Vec::new();
-        let mut head_fallback: Option<(&RouteEntry, RawParams)> = None;
-        for route in &self.routes {
-            let Some(params) = route.matches_ranges(path, ranges) else {
-                continue;
-            };
-            if route.method == *method {
-                return Match::Route(route, params);
-            }
-            if *method == Method::HEAD && route.method == Method::GET && head_fallback.is_none() {
-                head_fallback = Some((route, params));
-            }
-            if !allowed.contains(&route.method) {
-                allowed.push(route.method.clone());
-            }
-        }
-        Self::conclude(allowed, head_fallback)
+        self.scan(method, |route| route.matches_ranges(path, ranges))
     }
 
     /// Paths with more segments than the fast path keeps on the stack.
     fn find_slow(&self, method: &Method, path: &str) -> Match<'_> {
+        self.scan(method, |route| route.matches(path))
+    }
+
+    /// Every route in specificity order: the first match with `method` wins; else `HEAD` falls back
+    /// to `GET`; else 405 with the methods that matched, or 404.
+    fn scan(
+        &self,
+        method: &Method,
+        matches: impl Fn(&RouteEntry) -> Option<RawParams>,
+    ) -> Match<'_> {
         let mut allowed: Vec<Method> = Vec::new();
         let mut head_fallback: Option<(&RouteEntry, RawParams)> = None;
         for route in &self.routes {
-            let Some(params) = route.matches(path) else {
+            let Some(params) = matches(route) else {
                 continue;
             };
             if route.method == *method {
@@ -287,13 +281,6 @@ impl Router {
                 allowed.push(route.method.clone());
             }
         }
-        Self::conclude(allowed, head_fallback)
-    }
-
-    fn conclude<'a>(
-        allowed: Vec<Method>,
-        head_fallback: Option<(&'a RouteEntry, RawParams)>,
-    ) -> Match<'a> {
         if let Some((route, params)) = head_fallback {
             return Match::Route(route, params);
         }

@@ -104,15 +104,7 @@ impl tower_service::Service<Request<axum::body::Body>> for AppService {
 
     fn call(&mut self, req: Request<axum::body::Body>) -> Self::Future {
         let app = self.0.clone();
-        Box::pin(async move {
-            let response = app.handle(req).await;
-            let (parts, body) = response.into_parts();
-            let body = match body {
-                Body::Full(full) => axum::body::Body::new(full),
-                Body::Any(body) => body,
-            };
-            Ok(Response::from_parts(parts, body))
-        })
+        Box::pin(async move { Ok(app.handle(req).await.map(axum::body::Body::from)) })
     }
 }
 
