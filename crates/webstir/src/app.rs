@@ -524,12 +524,8 @@ pub fn run(module: Module) -> ExitCode {
                         let jobs =
                             crate::jobs::InProcess::new(&module, &env, &config, server.services())
                                 .map(|jobs| jobs.start(shutdown.clone()));
-                        let stop = shutdown.clone();
-                        let served = server
-                            .serve(async move {
-                                stop.requested().await;
-                            })
-                            .await;
+                        // The server shares `shutdown` (bind_with): a signal stops it directly.
+                        let served = server.serve(std::future::pending()).await;
                         if let Some(jobs) = jobs {
                             jobs.stop().await;
                         }
