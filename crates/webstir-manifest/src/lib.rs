@@ -46,8 +46,8 @@ pub use manifest::{
 pub use route::{
     AccessMode, AccessRule, ErrorCode, ErrorSpec, FlashPublish, FlashSpec, FormContentType,
     FormSpec, FragmentMode, FragmentSpec, HookRef, HttpMethod, Interaction, RedirectSpec,
-    RenderMode, ResponseSpec, RouteDefinition, RouteInput, RouteOutput, SchemaKind,
+    RenderMode, ResponseSpec, RouteDefinition, RouteInput, RouteOutput, SchemaKind, SchemaRefError,
     SchemaReference, SessionMode, SessionSpec, SsgSpec,
 };
 pub use schedule::{Schedule, ScheduleError};
-pub use validate::{normalize_path, route_key};
+pub use validate::{RoutePathError, check_route_path, normalize_path, route_key};

@@ -94,7 +94,9 @@ pub struct SchemaReference {
 }
 
 impl SchemaReference {
-    /// Parse the CLI string form `kind:name@source` (`kind:` optional, defaults to zod; `@source` optional).
+    /// Parse the one written form of a schema reference, `kind:Name@source`, shared by the CLI's
+    /// `--*-schema` flags and the route builder: `kind:` is optional (zod by default; `zod`,
+    /// `json-schema` or `ts-rest`, any case) and `@source` is optional.
     ///
     /// ```
     /// use webstir_manifest::{SchemaReference, SchemaKind};
@@ -102,28 +104,72 @@ impl SchemaReference {
     /// assert_eq!(r.kind, SchemaKind::JsonSchema);
     /// assert_eq!(r.name, "Account");
     /// assert_eq!(r.source.as_deref(), Some("schemas/account.json"));
+    /// assert_eq!(r.to_string(), "json-schema:Account@schemas/account.json");
+    /// assert!(SchemaReference::parse("yup:Account").is_err());
     /// ```
-    pub fn parse(text: &str) -> Option<Self> {
-        let text = text.trim();
-        let (kind, rest) = match text.split_once(':') {
-            Some(("zod", rest)) => (SchemaKind::Zod, rest),
-            Some(("json-schema", rest)) => (SchemaKind::JsonSchema, rest),
-            Some(("ts-rest", rest)) => (SchemaKind::TsRest, rest),
-            _ => (SchemaKind::Zod, text),
+    ///
+    /// # Errors
+    /// [`SchemaRefError`] naming what is missing or unknown.
+    pub fn parse(text: &str) -> Result<Self, SchemaRefError> {
+        let value = text.trim();
+        let at = value.find('@');
+        let (kind, rest) = match value.find(':') {
+            Some(0) => return Err(SchemaRefError::MissingName),
+            Some(colon) if at.is_none_or(|at| colon < at) => {
+                (value[..colon].trim(), &value[colon + 1..])
+            }
+            _ => ("zod", value),
+        };
+        let kind = match kind.to_ascii_lowercase().as_str() {
+            "zod" => SchemaKind::Zod,
+            "json-schema" => SchemaKind::JsonSchema,
+            "ts-rest" => SchemaKind::TsRest,
+            _ => return Err(SchemaRefError::UnknownKind(kind.to_owned())),
         };
         let (name, source) = match rest.split_once('@') {
-            Some((name, source)) => (name.trim(), Some(source.trim().to_owned())),
+            Some((name, source)) => (name.trim(), Some(source.trim()).filter(|s| !s.is_empty())),
             None => (rest.trim(), None),
         };
         if name.is_empty() {
-            return None;
+            return Err(SchemaRefError::NameRequired);
         }
-        Some(Self {
+        Ok(Self {
             kind,
             name: name.to_owned(),
-            source: source.filter(|s| !s.is_empty()),
+            source: source.map(str::to_owned),
         })
     }
+}
+
+impl std::fmt::Display for SchemaReference {
+    /// The written form `kind:Name@source` that [`SchemaReference::parse`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            SchemaKind::Zod => "zod",
+            SchemaKind::JsonSchema => "json-schema",
+            SchemaKind::TsRest => "ts-rest",
+        };
+        write!(f, "{kind}:{}", self.name)?;
+        if let Some(source) = &self.source {
+            write!(f, "@{source}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a schema reference does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaRefError {
+    /// Nothing before the first `:`.
+    #[error("Missing schema name.")]
+    MissingName,
+    /// A kind and no name (`zod:` or `zod:@file`).
+    #[error("Schema name is required.")]
+    NameRequired,
+    /// A kind other than zod, json-schema or ts-rest.
+    #[error("Invalid schema kind '{0}'. Allowed kinds: zod, json-schema, ts-rest.")]
+    UnknownKind(String),
 }
 
 /// Route interaction style.
@@ -1254,7 +1300,7 @@ mod tests {
             source: None,
         };
         assert_eq!(SchemaReference::new("Account"), literal);
-        assert_eq!(SchemaReference::parse("Account"), Some(literal));
+        assert_eq!(SchemaReference::parse("Account"), Ok(literal));
     }
 
     #[test]

@@ -29,6 +29,156 @@ pub fn route_key(method: HttpMethod, path: &str) -> String {
     format!("{} {}", method.as_str(), normalize_path(path))
 }
 
+/// Why a route path can never match a request, with the fix in the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoutePathError {
+    /// The path is blank.
+    #[error("the path is empty; write one starting with '/', e.g. /api/items")]
+    Empty,
+    /// The path does not start with `/`.
+    #[error("'{0}' must start with '/'; write /{0}")]
+    NoLeadingSlash(String),
+    /// An empty segment (`//` or a trailing `/`).
+    #[error("'{path}' has an empty segment ('//' or a trailing '/'); write {fixed}")]
+    EmptySegment {
+        /// The path as given.
+        path: String,
+        /// The path with empty segments removed.
+        fixed: String,
+    },
+    /// A character a request path cannot carry here.
+    #[error("'{path}' contains {what}, which a request path never matches{hint}")]
+    BadChar {
+        /// The path as given.
+        path: String,
+        /// The character, described.
+        what: String,
+        /// How to fix it (may be empty).
+        hint: String,
+    },
+    /// A `{name}` segment (another framework's syntax).
+    #[error(
+        "'{path}' uses '{{{name}}}'; webstir path parameters are written :{name}, e.g. {fixed}"
+    )]
+    BraceParam {
+        /// The path as given.
+        path: String,
+        /// The parameter name.
+        name: String,
+        /// The path with `:name` segments.
+        fixed: String,
+    },
+    /// A `:param` segment with a bad name.
+    #[error("path parameter '{0}' must match :[A-Za-z0-9_]+ (letters, digits and '_')")]
+    BadParam(String),
+    /// The same parameter twice.
+    #[error("path parameter ':{0}' appears twice; give each parameter its own name")]
+    DuplicateParam(String),
+}
+
+/// Checks that `path` is a route path a request can match: starts with `/`, no empty segments
+/// (except the root `/`), no spaces, control characters, `?`, `#`, `*` or `{…}`, and `:name`
+/// parameters named with `[A-Za-z0-9_]+`, each once. The CLI and the runtime share this check.
+///
+/// ```
+/// use webstir_manifest::check_route_path;
+/// assert!(check_route_path("/api/items/:id").is_ok());
+/// assert_eq!(
+///     check_route_path("/api/items/{id}").unwrap_err().to_string(),
+///     "'/api/items/{id}' uses '{id}'; webstir path parameters are written :id, e.g. /api/items/:id"
+/// );
+/// ```
+///
+/// # Errors
+/// The first [`RoutePathError`] found.
+pub fn check_route_path(path: &str) -> Result<(), RoutePathError> {
+    if path.trim().is_empty() {
+        return Err(RoutePathError::Empty);
+    }
+    if let Some(c) = path.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        let what = if c == ' ' {
+            "a space".to_owned()
+        } else {
+            format!("the character {:?}", c)
+        };
+        return Err(RoutePathError::BadChar {
+            path: path.escape_debug().to_string(),
+            what,
+            hint: "; use '-' or '_' between words".into(),
+        });
+    }
+    if !path.starts_with('/') {
+        return Err(RoutePathError::NoLeadingSlash(path.to_owned()));
+    }
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    if path != "/" && segments.iter().any(|s| s.is_empty()) {
+        return Err(RoutePathError::EmptySegment {
+            path: path.to_owned(),
+            fixed: normalize_path(path),
+        });
+    }
+    if segments
+        .iter()
+        .any(|s| s.starts_with('{') && s.ends_with('}') && s.len() > 2)
+    {
+        let fixed: Vec<String> = segments
+            .iter()
+            .map(
+                |s| match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                    Some(name) if !name.is_empty() => format!(":{name}"),
+                    _ => (*s).to_owned(),
+                },
+            )
+            .collect();
+        let name = segments
+            .iter()
+            .find_map(|s| s.strip_prefix('{').and_then(|r| r.strip_suffix('}')))
+            .unwrap_or_default();
+        return Err(RoutePathError::BraceParam {
+            path: path.to_owned(),
+            name: name.to_owned(),
+            fixed: format!("/{}", fixed.join("/")),
+        });
+    }
+    for (c, what, hint) in [
+        (
+            '?',
+            "'?'",
+            "; declare query parameters with Query<T>, not in the path",
+        ),
+        ('#', "'#'", "; a fragment is never sent to the server"),
+        (
+            '*',
+            "'*'",
+            "; wildcards are not supported, use a :param segment",
+        ),
+        ('{', "'{'", ""),
+        ('}', "'}'", ""),
+    ] {
+        if path.contains(c) {
+            return Err(RoutePathError::BadChar {
+                path: path.to_owned(),
+                what: what.to_owned(),
+                hint: hint.to_owned(),
+            });
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for segment in &segments {
+        if let Some(param) = segment.strip_prefix(':') {
+            if param.is_empty() || !param.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(RoutePathError::BadParam((*segment).to_owned()));
+            }
+            if seen.contains(&param) {
+                return Err(RoutePathError::DuplicateParam(param.to_owned()));
+            }
+            seen.push(param);
+        }
+    }
+    Ok(())
+}
+
 struct Issues(Vec<ValidationIssue>);
 
 impl Issues {
@@ -111,20 +261,8 @@ impl ModuleManifest {
 
 fn validate_route(issues: &mut Issues, at: &str, route: &RouteDefinition) {
     issues.non_empty(format!("{at}.name"), &route.name);
-    if route.path.trim().is_empty() {
-        issues.push(format!("{at}.path"), "must be a non-empty string");
-    } else {
-        for segment in route.path.split('/') {
-            if let Some(param) = segment.strip_prefix(':')
-                && (param.is_empty()
-                    || !param.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            {
-                issues.push(
-                    format!("{at}.path"),
-                    format!("path parameter '{segment}' must match :[A-Za-z0-9_]+"),
-                );
-            }
-        }
+    if let Err(err) = check_route_path(&route.path) {
+        issues.push(format!("{at}.path"), err.to_string());
     }
     for (i, hook) in route.request_hooks.iter().enumerate() {
         issues.non_empty(format!("{at}.requestHooks.{i}.id"), &hook.id);

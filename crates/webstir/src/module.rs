@@ -42,6 +42,8 @@ pub struct Route {
     pub(crate) definition: RouteDefinition,
     pub(crate) endpoint: Option<Endpoint>,
     pub(crate) layers: Vec<LayerFn>,
+    /// Declarations that did not parse (key, message), refused at startup.
+    pub(crate) invalid: Vec<(&'static str, String)>,
 }
 
 impl std::fmt::Debug for Route {
@@ -80,6 +82,7 @@ impl Route {
             definition,
             endpoint: None,
             layers: Vec::new(),
+            invalid: Vec::new(),
         }
     }
 
@@ -238,14 +241,75 @@ impl Route {
         self
     }
 
-    /// Declare the body schema by name (`kind:name@source`).
+    /// Declare the path parameters schema by reference (`kind:Name@source`, see
+    /// [`SchemaReference::parse`]). A reference that does not parse is refused at startup.
     #[must_use]
-    pub fn body_schema(mut self, schema: &str) -> Self {
-        let input = self
-            .definition
-            .input
-            .get_or_insert_with(RouteInput::default);
-        input.body = SchemaReference::parse(schema);
+    pub fn params_schema(self, schema: &str) -> Self {
+        self.schema("input.params", schema, |d, r| {
+            d.input.get_or_insert_with(RouteInput::default).params = Some(r);
+        })
+    }
+
+    /// Declare the query schema by reference (`kind:Name@source`).
+    #[must_use]
+    pub fn query_schema(self, schema: &str) -> Self {
+        self.schema("input.query", schema, |d, r| {
+            d.input.get_or_insert_with(RouteInput::default).query = Some(r);
+        })
+    }
+
+    /// Declare the body schema by reference (`kind:Name@source`).
+    #[must_use]
+    pub fn body_schema(self, schema: &str) -> Self {
+        self.schema("input.body", schema, |d, r| {
+            d.input.get_or_insert_with(RouteInput::default).body = Some(r);
+        })
+    }
+
+    /// Declare the request headers schema by reference (`kind:Name@source`).
+    #[must_use]
+    pub fn headers_schema(self, schema: &str) -> Self {
+        self.schema("input.headers", schema, |d, r| {
+            d.input.get_or_insert_with(RouteInput::default).headers = Some(r);
+        })
+    }
+
+    /// Declare the response body schema by reference (`kind:Name@source`).
+    #[must_use]
+    pub fn response_schema(self, schema: &str) -> Self {
+        self.schema("output.body", schema, |d, r| {
+            d.output.get_or_insert_with(RouteOutput::default).body = Some(r);
+        })
+    }
+
+    /// Declare the response headers schema by reference (`kind:Name@source`).
+    #[must_use]
+    pub fn response_headers_schema(self, schema: &str) -> Self {
+        self.schema("output.headers", schema, |d, r| {
+            d.output.get_or_insert_with(RouteOutput::default).headers = Some(r);
+        })
+    }
+
+    /// Declare the status of a successful response (100–599, checked at startup).
+    #[must_use]
+    pub fn response_status(mut self, status: u16) -> Self {
+        self.definition
+            .output
+            .get_or_insert_with(RouteOutput::default)
+            .status = Some(status);
+        self
+    }
+
+    fn schema(
+        mut self,
+        key: &'static str,
+        text: &str,
+        set: impl FnOnce(&mut RouteDefinition, SchemaReference),
+    ) -> Self {
+        match SchemaReference::parse(text) {
+            Ok(reference) => set(&mut self.definition, reference),
+            Err(err) => self.invalid.push((key, format!("'{text}' is not a schema reference: {err} Write kind:Name@source, e.g. zod:Account@src/shared/account.ts"))),
+        }
         self
     }
 
@@ -388,6 +452,13 @@ impl Job {
     #[must_use]
     pub fn priority(mut self, priority: i64) -> Self {
         self.definition.priority = Some(JobPriority::Number(priority));
+        self
+    }
+
+    /// Set a priority label such as `high` (shown in the manifest as text).
+    #[must_use]
+    pub fn priority_label(mut self, priority: impl Into<String>) -> Self {
+        self.definition.priority = Some(JobPriority::Text(priority.into()));
         self
     }
 
@@ -593,7 +664,7 @@ pub struct Unenforced {
     /// The declared key, e.g. `form.csrf`.
     pub key: &'static str,
     /// Why, and what to do.
-    pub reason: &'static str,
+    pub reason: std::borrow::Cow<'static, str>,
 }
 
 const NOT_YET: &str =
@@ -604,10 +675,17 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
     let route_err = |def: &RouteDefinition, key| Unenforced {
         owner: format!("route {}", def.name),
         key,
-        reason: NOT_YET,
+        reason: NOT_YET.into(),
     };
     for route in &module.routes {
         let def = &route.definition;
+        if let Some((key, message)) = route.invalid.first() {
+            return Err(Unenforced {
+                owner: format!("route {}", def.name),
+                key,
+                reason: format!("is invalid: {message}").into(),
+            });
+        }
         if def.session.is_some() {
             return Err(route_err(def, "session"));
         }
@@ -635,7 +713,7 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
             return Err(Unenforced {
                 owner: format!("route {}", def.name),
                 key: "auth",
-                reason: "needs webstir's `auth` feature to be enforced; enable it (webstir = { features = [\"auth\"] })",
+                reason: "needs webstir's `auth` feature to be enforced; enable it (webstir = { features = [\"auth\"] })".into(),
             });
         }
     }
@@ -643,7 +721,7 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
     let module_err = |key| Unenforced {
         owner: format!("module {}", base.name),
         key,
-        reason: NOT_YET,
+        reason: NOT_YET.into(),
     };
     if !base.request_hooks.is_empty() {
         return Err(module_err("requestHooks"));
