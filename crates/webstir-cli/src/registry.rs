@@ -1,21 +1,19 @@
 //! The CLI-owned registries `src/backend/routes/mod.rs` and `src/backend/jobs/mod.rs`.
 //!
 //! They are regenerated as a whole from the files in their folder (never edited in place): every
-//! `NAME.route.json` / `NAME.job.json` becomes a registration, with `NAME::handle` / `NAME::run`
-//! when the module `NAME.rs` (or `NAME/mod.rs`) exists, and every other module in the folder is
-//! declared so handlers can share code. Writing only when the text changes keeps rebuilds quiet.
+//! module is declared, and each module with a `route()` / `job()` function (found with the Rust
+//! parser) is registered. They only list modules: a hand-written registry (or module table) is
+//! equally valid. Writing only when the text changes keeps rebuilds quiet.
 
-use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
-use serde::Serialize;
-use webstir_manifest::{HttpMethod, normalize_path};
+use anyhow::{Context as _, Result};
 
 use crate::changes::Changes;
+use crate::decl::{self, Found};
 use crate::names::is_module_name;
 use crate::workspace::{JOBS_DIR, ROUTES_DIR};
-use crate::{jobs, routes, templates};
+use crate::{routes, templates};
 
 /// `(stem, path)` of every file in `dir` whose name ends with `suffix`, sorted by stem. A missing
 /// folder has none.
@@ -49,9 +47,12 @@ pub(crate) fn module_exists(dir: &Path, stem: &str) -> bool {
     dir.join(format!("{stem}.rs")).is_file() || dir.join(stem).join("mod.rs").is_file()
 }
 
-/// The modules of a folder: `NAME.rs` files (but `mod.rs`) and `NAME/mod.rs` folders whose name
-/// is a valid module name, sorted.
-fn modules(dir: &Path) -> Result<Vec<String>> {
+/// The modules of a folder: `NAME.rs` files (but `mod.rs` and `main.rs`) and `NAME/mod.rs`
+/// folders whose name is a valid module name, sorted.
+///
+/// # Errors
+/// When the folder cannot be read.
+pub(crate) fn modules(dir: &Path) -> Result<Vec<String>> {
     let mut out: Vec<String> = files_with_suffix(dir, ".rs")?
         .into_iter()
         .map(|(stem, _)| stem)
@@ -72,59 +73,99 @@ fn modules(dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct Entry {
-    file: String,
-    module: String,
-    handler: bool,
+/// `(workspace-relative path, path)` of module `stem` in `dir` (`stem.rs`, else `stem/mod.rs`).
+pub(crate) fn module_file(dir: &Path, rel_dir: &str, stem: &str) -> (String, PathBuf) {
+    let file = dir.join(format!("{stem}.rs"));
+    if file.is_file() {
+        (format!("{rel_dir}/{stem}.rs"), file)
+    } else {
+        (
+            format!("{rel_dir}/{stem}/mod.rs"),
+            dir.join(stem).join("mod.rs"),
+        )
+    }
 }
 
-/// Regenerates `src/backend/routes/mod.rs`. Routes are mounted most specific path first (static
-/// segments before `:param` segments), then by method and file name.
+/// Which modules of `dir` declare `fn fn_name()`, read with the Rust parser. A module that does
+/// not parse keeps the registration it had in `previous` (the compiler reports the error).
+fn declaring(
+    dir: &Path,
+    rel_dir: &str,
+    modules: &[String],
+    fn_name: &str,
+    type_name: &str,
+    previous: &str,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for stem in modules {
+        let (_, path) = module_file(dir, rel_dir, stem);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let registered = match decl::find(&text, fn_name, type_name) {
+            Ok(Found::Missing) => false,
+            Ok(_) => true,
+            Err(_) => previous.contains(&format!("({stem}::{fn_name}())")),
+        };
+        if registered {
+            out.push(stem.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Regenerates `src/backend/routes/mod.rs`: every module of the folder, and a registration for
+/// each one with a `route()` function. The runtime orders routes by specificity, so the order
+/// of registrations does not matter; they are listed by file name.
 ///
 /// # Errors
-/// When a route file is invalid or has a file name that is not a module name, or a write fails.
+/// When the folder or a file cannot be read, or a write fails.
 pub(crate) fn sync_routes(root: &Path, changes: &mut Changes) -> Result<()> {
-    let dir = root.join(ROUTES_DIR);
-    let mut found = routes::scan(&dir)?;
-    found.sort_by(|a, b| {
-        specificity(&a.definition.path, &b.definition.path)
-            .then_with(|| method_rank(a.definition.method).cmp(&method_rank(b.definition.method)))
-            .then_with(|| a.stem.cmp(&b.stem))
-    });
-    let entries = found
-        .iter()
-        .map(|r| entry(&dir, ROUTES_DIR, &r.stem, ".route.json"))
-        .collect::<Result<Vec<_>>>()?;
-    let text = templates::render(
+    sync_folder(
+        root,
+        changes,
+        ROUTES_DIR,
+        "route",
+        "Route",
         "registry/routes.rs.jinja",
-        &serde_json::json!({ "modules": modules(&dir)?, "routes": entries }),
-    )?;
-    changes.write(&format!("{ROUTES_DIR}/mod.rs"), &text)?;
-    Ok(())
+    )
 }
 
-/// Regenerates `src/backend/jobs/mod.rs`, jobs sorted by name.
+/// Regenerates `src/backend/jobs/mod.rs` the same way, for modules with a `job()` function.
 ///
 /// # Errors
-/// When a job file is invalid or has a file name that is not a module name, or a write fails.
+/// As [`sync_routes`].
 pub(crate) fn sync_jobs(root: &Path, changes: &mut Changes) -> Result<()> {
-    let dir = root.join(JOBS_DIR);
-    let mut found = jobs::scan(&dir)?;
-    found.sort_by(|a, b| a.definition.name.cmp(&b.definition.name));
-    let entries = found
-        .iter()
-        .map(|j| entry(&dir, JOBS_DIR, &j.stem, ".job.json"))
-        .collect::<Result<Vec<_>>>()?;
-    let text = templates::render(
+    sync_folder(
+        root,
+        changes,
+        JOBS_DIR,
+        "job",
+        "Job",
         "registry/jobs.rs.jinja",
-        &serde_json::json!({ "modules": modules(&dir)?, "jobs": entries }),
+    )
+}
+
+fn sync_folder(
+    root: &Path,
+    changes: &mut Changes,
+    rel_dir: &str,
+    fn_name: &str,
+    type_name: &str,
+    template: &str,
+) -> Result<()> {
+    let dir = root.join(rel_dir);
+    let modules = modules(&dir)?;
+    let previous = std::fs::read_to_string(dir.join("mod.rs")).unwrap_or_default();
+    let entries = declaring(&dir, rel_dir, &modules, fn_name, type_name, &previous)?;
+    let text = templates::render(
+        template,
+        &serde_json::json!({ "modules": modules, "entries": entries }),
     )?;
-    changes.write(&format!("{JOBS_DIR}/mod.rs"), &text)?;
+    changes.write(&format!("{rel_dir}/mod.rs"), &text)?;
     Ok(())
 }
 
-/// Regenerates both registries; returns the files that changed.
+/// Regenerates both registries and the API tests' module list; returns the files that changed.
 ///
 /// # Errors
 /// As [`sync_routes`] and [`sync_jobs`].
@@ -132,71 +173,13 @@ pub(crate) fn sync(root: &Path) -> Result<Vec<String>> {
     let mut changes = Changes::new(root);
     sync_routes(root, &mut changes)?;
     sync_jobs(root, &mut changes)?;
+    routes::sync_tests(root, &mut changes)?;
     Ok(changes.list())
-}
-
-fn entry(dir: &Path, rel_dir: &str, stem: &str, suffix: &str) -> Result<Entry> {
-    if !is_module_name(stem) {
-        bail!(
-            "{rel_dir}/{stem}{suffix}: the file name must be a Rust module name (lowercase letters, \
-             digits and '_', not a keyword) followed by {suffix}"
-        );
-    }
-    Ok(Entry {
-        file: format!("{stem}{suffix}"),
-        module: stem.to_owned(),
-        handler: module_exists(dir, stem),
-    })
-}
-
-/// Orders paths so that a more specific one comes first: segment by segment, a static segment
-/// before a `:param`, static segments alphabetically.
-fn specificity(a: &str, b: &str) -> Ordering {
-    let key = |path: &str| -> Vec<(u8, String)> {
-        normalize_path(path)
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| match s.strip_prefix(':') {
-                Some(_) => (1, String::new()),
-                None => (0, s.to_owned()),
-            })
-            .collect()
-    };
-    key(a).cmp(&key(b))
-}
-
-fn method_rank(method: HttpMethod) -> usize {
-    HttpMethod::ALL
-        .iter()
-        .position(|m| *m == method)
-        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn static_segments_before_params() {
-        let mut paths = vec![
-            "/api/accounts/:id",
-            "/api/accounts/new",
-            "/api/accounts",
-            "/api/:kind/new",
-            "/",
-        ];
-        paths.sort_by(|a, b| specificity(a, b));
-        assert_eq!(
-            paths,
-            vec![
-                "/",
-                "/api/accounts",
-                "/api/accounts/new",
-                "/api/accounts/:id",
-                "/api/:kind/new"
-            ]
-        );
-    }
 
     #[test]
     fn modules_of_a_folder() {

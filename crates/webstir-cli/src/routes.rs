@@ -1,21 +1,27 @@
-//! Routes of a project: the `add-route` request, its validation into a route definition (the
-//! reference's rules and messages), and the route files under `src/backend/routes/`.
+//! Routes of a project: the `add-route` request, its validation, and the route files under
+//! `src/backend/routes/`.
 //!
-//! A route is two files: `NAME.route.json` (the definition, rewritten by `add-route`) and
-//! `NAME.rs` (the handler, written once and then owned by the user).
+//! A route is one Rust file, `NAME.rs`, holding its declaration (`pub fn route() -> Route`, a
+//! builder chain the compiler checks) and its handler. `add-route` writes the file once; a re-run
+//! for the same route name edits the declaration's calls in place (see [`crate::decl`]) and never
+//! the handler. Each new route also gets a test in `tests/api/NAME.rs`.
 
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use serde_json::{Map, Value, json};
-use webstir_manifest::{HttpMethod, ModuleManifest, RouteDefinition, route_key};
+use webstir_manifest::{HttpMethod, SchemaReference, check_route_path, route_key};
 
 use crate::changes::Changes;
+use crate::decl::{self, Chain, Found, KeyEdit};
 use crate::names::module_name;
 use crate::workspace::ROUTES_DIR;
 use crate::{registry, templates};
 
-/// What `add-route` was asked for, as given on the command line.
+/// The generated API tests, relative to the workspace root.
+pub(crate) const TESTS_DIR: &str = "tests/api";
+
+/// What `add-route` was asked for, as given on the command line. `None`: not given (a re-run
+/// keeps the declared value); `Some("")`: clear it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RouteRequest {
     pub(crate) name: String,
@@ -24,6 +30,9 @@ pub(crate) struct RouteRequest {
     pub(crate) summary: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) tags: Option<String>,
+    pub(crate) auth: Option<String>,
+    pub(crate) scopes: Option<String>,
+    pub(crate) roles: Option<String>,
     pub(crate) interaction: Option<String>,
     pub(crate) session: Option<String>,
     pub(crate) session_write: bool,
@@ -41,140 +50,589 @@ pub(crate) struct RouteRequest {
     pub(crate) response_headers_schema: Option<String>,
 }
 
-/// A validated route: its identity and the definition JSON, keys in the reference's order.
-#[derive(Debug, Clone)]
-pub(crate) struct RoutePlan {
-    pub(crate) name: String,
-    pub(crate) method: HttpMethod,
-    pub(crate) path: String,
-    pub(crate) definition: Map<String, Value>,
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Public,
+    Authenticated,
+    Service,
 }
 
-impl RoutePlan {
+/// A fragment declaration: target, selector, mode (`Replace`, `Append`, `Prepend`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fragment {
+    target: String,
+    selector: Option<String>,
+    mode: Option<&'static str>,
+}
+
+/// The metadata of a route that `add-route` declares, as it is written in Rust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteDecl {
+    pub(crate) method: HttpMethod,
+    pub(crate) path: String,
+    pub(crate) name: String,
+    summary: Option<String>,
+    description: Option<String>,
+    tags: Vec<String>,
+    access: Option<Access>,
+    scopes: Vec<String>,
+    roles: Vec<String>,
+    interaction: Option<&'static str>,
+    form_urlencoded: bool,
+    fragment: Option<Fragment>,
+    /// `params`, `query`, `body`, `headers`, `response`, `response_headers` schema references
+    /// (canonical `kind:Name@source`).
+    schemas: [Option<String>; 6],
+    response_status: Option<u16>,
+}
+
+const SCHEMA_KEYS: [(&str, &str); 6] = [
+    ("params_schema", "--params-schema"),
+    ("query_schema", "--query-schema"),
+    ("body_schema", "--body-schema"),
+    ("headers_schema", "--headers-schema"),
+    ("response_schema", "--response-schema"),
+    ("response_headers_schema", "--response-headers-schema"),
+];
+
+/// The managed keys, in the order a declaration lists them.
+const KEYS: [&str; 17] = [
+    "name",
+    "summary",
+    "description",
+    "tags",
+    "access",
+    "scopes",
+    "roles",
+    "interaction",
+    "form_urlencoded",
+    "fragment",
+    "params_schema",
+    "query_schema",
+    "body_schema",
+    "headers_schema",
+    "response_schema",
+    "response_status",
+    "response_headers_schema",
+];
+
+impl RouteDecl {
+    fn new(name: &str) -> Self {
+        Self {
+            method: HttpMethod::Get,
+            path: format!("/api/{name}"),
+            name: name.to_owned(),
+            summary: None,
+            description: None,
+            tags: Vec::new(),
+            access: None,
+            scopes: Vec::new(),
+            roles: Vec::new(),
+            interaction: None,
+            form_urlencoded: false,
+            fragment: None,
+            schemas: Default::default(),
+            response_status: None,
+        }
+    }
+
     /// `METHOD /path`.
     pub(crate) fn target(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 
-    /// Validates a request the way the reference does, with its messages.
+    /// The effective access rule (scopes or roles imply authenticated).
+    fn effective_access(&self) -> Access {
+        match self.access {
+            Some(access) => access,
+            None if !self.scopes.is_empty() || !self.roles.is_empty() => Access::Authenticated,
+            None => Access::Public,
+        }
+    }
+
+    /// The call text of `key`, `None` when the key is not declared.
+    fn call(&self, key: &str) -> Option<String> {
+        let q = decl::quote;
+        match key {
+            "name" => Some(format!(".name({})", q(&self.name))),
+            "summary" => self.summary.as_ref().map(|s| format!(".summary({})", q(s))),
+            "description" => self
+                .description
+                .as_ref()
+                .map(|s| format!(".description({})", q(s))),
+            "tags" => {
+                (!self.tags.is_empty()).then(|| format!(".tags({})", decl::quote_list(&self.tags)))
+            }
+            "access" => self.access.map(|a| match a {
+                Access::Public => ".public()".to_owned(),
+                Access::Authenticated => ".authenticated()".to_owned(),
+                Access::Service => ".service_only()".to_owned(),
+            }),
+            "scopes" => (!self.scopes.is_empty())
+                .then(|| format!(".scopes({})", decl::quote_list(&self.scopes))),
+            "roles" => (!self.roles.is_empty())
+                .then(|| format!(".roles({})", decl::quote_list(&self.roles))),
+            "interaction" => self
+                .interaction
+                .map(|i| format!(".interaction(webstir::Interaction::{i})")),
+            "form_urlencoded" => self
+                .form_urlencoded
+                .then(|| ".form_urlencoded(false)".into()),
+            "fragment" => self.fragment.as_ref().map(|f| {
+                let selector = f
+                    .selector
+                    .as_ref()
+                    .map_or("None".to_owned(), |s| format!("Some({})", q(s)));
+                let mode = f.mode.map_or("None".to_owned(), |m| {
+                    format!("Some(webstir::FragmentMode::{m})")
+                });
+                format!(".fragment({}, {selector}, {mode})", q(&f.target))
+            }),
+            "response_status" => self
+                .response_status
+                .map(|s| format!(".response_status({s})")),
+            _ => {
+                let i = SCHEMA_KEYS.iter().position(|(k, _)| *k == key)?;
+                self.schemas[i]
+                    .as_ref()
+                    .map(|s| format!(".{key}({})", q(s)))
+            }
+        }
+    }
+
+    /// The constructor call text: `get("/api/x")`.
+    fn ctor(&self) -> String {
+        format!(
+            "{}({})",
+            self.method.as_str().to_ascii_lowercase(),
+            decl::quote(&self.path)
+        )
+    }
+
+    /// The whole `route()` body for a new file.
+    fn render(&self) -> String {
+        let mut out = format!("    Route::{}", self.ctor());
+        for key in KEYS {
+            if let Some(call) = self.call(key) {
+                out.push_str("\n        ");
+                out.push_str(&call);
+            }
+        }
+        out.push_str("\n        .handler(handle)");
+        out
+    }
+
+    /// Reads the managed keys of a declaration chain.
     ///
     /// # Errors
-    /// The first problem found (`Missing route name.`, `Invalid --method value 'FOO'. …`, …).
+    /// Why the chain cannot be edited (a non-literal argument, a key declared twice, …).
+    fn read(chain: &Chain) -> Result<(Self, Vec<Option<usize>>), String> {
+        let method = match chain.ctor.as_str() {
+            "get" => HttpMethod::Get,
+            "post" => HttpMethod::Post,
+            "put" => HttpMethod::Put,
+            "patch" => HttpMethod::Patch,
+            "delete" => HttpMethod::Delete,
+            "head" => HttpMethod::Head,
+            "options" => HttpMethod::Options,
+            other => {
+                return Err(format!(
+                    "line {}: `Route::{other}(…)` is not one of Route::get/post/put/patch/delete/head/options(\"/path\")",
+                    chain.ctor_line
+                ));
+            }
+        };
+        let path = match chain.ctor_args.as_slice() {
+            [arg] => decl::str_lit(arg),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            format!(
+                "line {}: the path of `Route::{}(…)` is not a string literal",
+                chain.ctor_line, chain.ctor
+            )
+        })?;
+        let mut d = Self::new("");
+        d.method = method;
+        d.path = path;
+        d.name = String::new();
+        let mut at: Vec<Option<usize>> = vec![None; KEYS.len()];
+        for (i, call) in chain.calls.iter().enumerate() {
+            let key = match call.name.as_str() {
+                "public" | "authenticated" | "service_only" => "access",
+                name => match KEYS.iter().find(|k| **k == name) {
+                    Some(key) => *key,
+                    None => continue,
+                },
+            };
+            let slot = KEYS.iter().position(|k| *k == key).unwrap_or_default();
+            if at[slot].is_some() {
+                return Err(format!(
+                    "line {}: `{key}` is declared twice; keep one `.{}(…)`",
+                    call.line, call.name
+                ));
+            }
+            at[slot] = Some(i);
+            let bad = || {
+                format!(
+                    "line {}: `.{}(…)` does not have literal arguments add-route can read",
+                    call.line, call.name
+                )
+            };
+            let one = || match call.args.as_slice() {
+                [arg] => Some(arg),
+                _ => None,
+            };
+            match call.name.as_str() {
+                "name" => d.name = one().and_then(decl::str_lit).ok_or_else(bad)?,
+                "summary" => d.summary = Some(one().and_then(decl::str_lit).ok_or_else(bad)?),
+                "description" => {
+                    d.description = Some(one().and_then(decl::str_lit).ok_or_else(bad)?);
+                }
+                "tags" => d.tags = one().and_then(decl::str_list).ok_or_else(bad)?,
+                "public" => d.access = Some(Access::Public),
+                "authenticated" => d.access = Some(Access::Authenticated),
+                "service_only" => d.access = Some(Access::Service),
+                "scopes" => d.scopes = one().and_then(decl::str_list).ok_or_else(bad)?,
+                "roles" => d.roles = one().and_then(decl::str_list).ok_or_else(bad)?,
+                "interaction" => {
+                    d.interaction = match one().and_then(decl::path_tail).as_deref() {
+                        Some("Navigation") => Some("Navigation"),
+                        Some("Mutation") => Some("Mutation"),
+                        _ => return Err(bad()),
+                    };
+                }
+                "form_urlencoded" => match one().and_then(decl::bool_lit) {
+                    Some(false) => d.form_urlencoded = true,
+                    _ => return Err(bad()),
+                },
+                "fragment" => {
+                    let [target, selector, mode] = call.args.as_slice() else {
+                        return Err(bad());
+                    };
+                    let target = decl::str_lit(target).ok_or_else(bad)?;
+                    let selector = match decl::option(selector).ok_or_else(bad)? {
+                        None => None,
+                        Some(e) => Some(decl::str_lit(e).ok_or_else(bad)?),
+                    };
+                    let mode = match decl::option(mode).ok_or_else(bad)? {
+                        None => None,
+                        Some(e) => Some(match decl::path_tail(e).as_deref() {
+                            Some("Replace") => "Replace",
+                            Some("Append") => "Append",
+                            Some("Prepend") => "Prepend",
+                            _ => return Err(bad()),
+                        }),
+                    };
+                    d.fragment = Some(Fragment {
+                        target,
+                        selector,
+                        mode,
+                    });
+                }
+                "response_status" => {
+                    d.response_status = Some(
+                        one()
+                            .and_then(decl::int_lit)
+                            .and_then(|v| u16::try_from(v).ok())
+                            .ok_or_else(bad)?,
+                    );
+                }
+                name => {
+                    let i = SCHEMA_KEYS
+                        .iter()
+                        .position(|(k, _)| *k == name)
+                        .unwrap_or_default();
+                    d.schemas[i] = Some(one().and_then(decl::str_lit).ok_or_else(bad)?);
+                }
+            }
+        }
+        Ok((d, at))
+    }
+}
+
+/// A checked `add-route` request: every value given is valid. Merged with the declaration in the
+/// project (if any) by [`RoutePlan::merge`].
+#[derive(Debug, Clone)]
+pub(crate) struct RoutePlan {
+    pub(crate) name: String,
+    stem: String,
+    method: Option<HttpMethod>,
+    path: Option<String>,
+    summary: Option<Option<String>>,
+    description: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+    access: Option<Access>,
+    scopes: Option<Vec<String>>,
+    roles: Option<Vec<String>>,
+    interaction: Option<&'static str>,
+    form_urlencoded: bool,
+    fragment: Option<Fragment>,
+    schemas: [Option<String>; 6],
+    response_status: Option<u16>,
+}
+
+impl RoutePlan {
+    /// Checks every flag given, before the workspace is looked at.
+    ///
+    /// # Errors
+    /// The first problem found, with the fix (`Invalid route name …`, `Invalid --path …`, …).
     pub(crate) fn resolve(req: &RouteRequest) -> Result<Self> {
         let name = req.name.trim();
         if name.is_empty() {
             bail!("Missing route name.");
         }
-        let method = match req.method.as_deref() {
-            None => HttpMethod::Get,
-            Some(raw) => HttpMethod::parse(raw).with_context(|| {
-                format!(
-                    "Invalid --method value '{}'. Allowed values: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.",
-                    raw.trim().to_ascii_uppercase()
-                )
-            })?,
-        };
-        let path = match text(req.path.as_deref()) {
-            Some(path) if path.starts_with('/') => path.to_owned(),
-            Some(path) => format!("/{path}"),
-            None => format!("/api/{name}"),
-        };
-
-        let mut def = Map::new();
-        def.insert("name".into(), json!(name));
-        def.insert("method".into(), json!(method.as_str()));
-        def.insert("path".into(), json!(path));
-        if let Some(summary) = text(req.summary.as_deref()) {
-            def.insert("summary".into(), json!(summary));
+        if !is_route_name(name) {
+            bail!(
+                "Invalid route name '{}'. A route name is an identifier: letters, digits and '_', \
+                 starting with a letter (e.g. {}).",
+                name.escape_debug(),
+                module_name(name)
+            );
         }
-        if let Some(description) = text(req.description.as_deref()) {
-            def.insert("description".into(), json!(description));
-        }
-        let tags = tags(req.tags.as_deref());
-        if !tags.is_empty() {
-            def.insert("tags".into(), json!(tags));
-        }
-        if let Some(raw) = req.interaction.as_deref() {
-            let value = one_of(raw, "--interaction", &["navigation", "mutation"])?;
-            def.insert("interaction".into(), json!(value));
-        }
-        let session_mode = req
-            .session
+        let method = req
+            .method
             .as_deref()
-            .map(|raw| one_of(raw, "--session", &["optional", "required"]))
+            .map(|raw| {
+                HttpMethod::parse(raw).with_context(|| {
+                    format!(
+                        "Invalid --method value '{}'. Allowed values: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.",
+                        raw.trim().to_ascii_uppercase()
+                    )
+                })
+            })
             .transpose()?;
-        if session_mode.is_some() || req.session_write {
-            let mut session = Map::new();
-            if let Some(mode) = session_mode {
-                session.insert("mode".into(), json!(mode));
+        let path = match req.path.as_deref() {
+            None => None,
+            Some(raw) => {
+                let trimmed = raw.trim();
+                let path = if trimmed.starts_with('/') || trimmed.is_empty() {
+                    trimmed.to_owned()
+                } else {
+                    format!("/{trimmed}")
+                };
+                if let Err(err) = check_route_path(&path) {
+                    bail!("Invalid --path value: {err}.");
+                }
+                Some(path)
             }
-            if req.session_write {
-                session.insert("write".into(), json!(true));
-            }
-            def.insert("session".into(), Value::Object(session));
+        };
+        if let Some(mode) = req.session.as_deref() {
+            one_of(mode, "--session", &["optional", "required"])?;
         }
-        if req.form_urlencoded || req.csrf {
-            let mut form = Map::new();
-            if req.form_urlencoded {
-                form.insert(
-                    "contentType".into(),
-                    json!("application/x-www-form-urlencoded"),
+        if req.session.is_some() || req.session_write {
+            bail!(
+                "--session{}: sessions are not enforced by this runtime yet, so a route declaring \
+                 one would be refused at startup. Leave the flag out; protect the route with \
+                 --auth authenticated meanwhile.",
+                if req.session.is_some() { "" } else { "-write" }
+            );
+        }
+        if req.csrf {
+            bail!(
+                "--csrf: CSRF tokens are not enforced by this runtime yet, so a route declaring \
+                 them would be refused at startup. Leave the flag out."
+            );
+        }
+        let access = req
+            .auth
+            .as_deref()
+            .map(|raw| {
+                one_of(raw, "--auth", &["public", "authenticated", "service"]).map(|a| match a {
+                    "public" => Access::Public,
+                    "service" => Access::Service,
+                    _ => Access::Authenticated,
+                })
+            })
+            .transpose()?;
+        let scopes = req.scopes.as_deref().map(|raw| list(raw, false));
+        let roles = req.roles.as_deref().map(|raw| list(raw, false));
+        let narrows = scopes.as_ref().is_some_and(|s| !s.is_empty())
+            || roles.as_ref().is_some_and(|r| !r.is_empty());
+        if access == Some(Access::Public) && narrows {
+            bail!(
+                "--auth public cannot be combined with --scopes or --roles (they need a signed-in \
+                 caller); use --auth authenticated, or leave --scopes/--roles out."
+            );
+        }
+        if access == Some(Access::Service) && narrows {
+            bail!(
+                "--auth service cannot be combined with --scopes or --roles (service tokens carry \
+                 neither, so no caller could pass); use --auth authenticated for scoped users."
+            );
+        }
+        for (flag, items) in [("--scopes", &scopes), ("--roles", &roles)] {
+            if let Some(bad) = items
+                .iter()
+                .flatten()
+                .find(|i| i.chars().any(|c| c.is_whitespace() || c.is_control()))
+            {
+                bail!(
+                    "Invalid {flag} value '{}'. Separate names with ',' and use no spaces inside a name.",
+                    bad.escape_debug()
                 );
             }
-            if req.csrf {
-                form.insert("csrf".into(), json!(true));
-            }
-            def.insert("form".into(), Value::Object(form));
         }
-        if let Some(fragment) = fragment(req)? {
-            def.insert("fragment".into(), fragment);
-        }
-        let mut input = Map::new();
-        for (key, flag, raw) in [
-            ("params", "--params-schema", &req.params_schema),
-            ("query", "--query-schema", &req.query_schema),
-            ("body", "--body-schema", &req.body_schema),
-            ("headers", "--headers-schema", &req.headers_schema),
-        ] {
+        let interaction = req
+            .interaction
+            .as_deref()
+            .map(|raw| one_of(raw, "--interaction", &["navigation", "mutation"]))
+            .transpose()?
+            .map(|i| {
+                if i == "navigation" {
+                    "Navigation"
+                } else {
+                    "Mutation"
+                }
+            });
+        let fragment = fragment(req)?;
+        let mut schemas: [Option<String>; 6] = Default::default();
+        let raws = [
+            &req.params_schema,
+            &req.query_schema,
+            &req.body_schema,
+            &req.headers_schema,
+            &req.response_schema,
+            &req.response_headers_schema,
+        ];
+        for (i, raw) in raws.into_iter().enumerate() {
             if let Some(raw) = raw {
-                input.insert(key.into(), schema_ref(flag, raw)?);
+                schemas[i] = Some(schema_ref(SCHEMA_KEYS[i].1, raw)?);
             }
         }
-        if !input.is_empty() {
-            def.insert("input".into(), Value::Object(input));
-        }
-        if let Some(output) = output(req)? {
-            def.insert("output".into(), output);
-        }
-
-        // The contract's own checks (path parameters, …) and a round trip through its types.
-        let parsed: RouteDefinition = serde_json::from_value(Value::Object(def.clone()))
-            .context("the route definition does not fit the module contract")?;
-        let mut manifest = ModuleManifest::new("check", "0.0.0");
-        manifest.routes.push(parsed);
-        if let Err(err) = manifest.validate() {
-            bail!("Invalid route: {err}");
-        }
+        let response_status = req
+            .response_status
+            .as_deref()
+            .map(|raw| {
+                raw.trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+                    .with_context(|| {
+                        format!(
+                            "Invalid --response-status value '{raw}'. Status must be between 100 and 599."
+                        )
+                    })
+            })
+            .transpose()?;
         Ok(Self {
             name: name.to_owned(),
+            stem: module_name(name),
             method,
             path,
-            definition: def,
+            summary: req.summary.as_deref().map(text),
+            description: req.description.as_deref().map(text),
+            tags: req.tags.as_deref().map(|raw| list(raw, true)),
+            access,
+            scopes,
+            roles,
+            interaction,
+            form_urlencoded: req.form_urlencoded,
+            fragment,
+            schemas,
+            response_status,
         })
+    }
+
+    /// The declaration after this request: `current` (the route's declaration in the project, if
+    /// any) with every given flag applied.
+    ///
+    /// # Errors
+    /// When response metadata would be declared without a response schema.
+    pub(crate) fn merge(&self, current: Option<&RouteDecl>) -> Result<RouteDecl> {
+        let mut d = current
+            .cloned()
+            .unwrap_or_else(|| RouteDecl::new(&self.name));
+        d.name.clone_from(&self.name);
+        if let Some(method) = self.method {
+            d.method = method;
+        }
+        if let Some(path) = &self.path {
+            d.path.clone_from(path);
+        }
+        if let Some(summary) = &self.summary {
+            d.summary.clone_from(summary);
+        }
+        if let Some(description) = &self.description {
+            d.description.clone_from(description);
+        }
+        if let Some(tags) = &self.tags {
+            d.tags.clone_from(tags);
+        }
+        if let Some(access) = self.access {
+            d.access = Some(access);
+            if access != Access::Authenticated {
+                d.scopes.clear();
+                d.roles.clear();
+            }
+        }
+        if let Some(scopes) = &self.scopes {
+            d.scopes.clone_from(scopes);
+        }
+        if let Some(roles) = &self.roles {
+            d.roles.clone_from(roles);
+        }
+        let narrowed = !d.scopes.is_empty() || !d.roles.is_empty();
+        if d.access == Some(Access::Public) && narrowed {
+            d.access = Some(Access::Authenticated);
+        }
+        if d.access == Some(Access::Service) && narrowed {
+            bail!(
+                "Route '{}' is service-only, and service tokens carry no scopes or roles; add \
+                 --auth authenticated to require a user with them.",
+                d.name
+            );
+        }
+        if let Some(interaction) = self.interaction {
+            d.interaction = Some(interaction);
+        }
+        if self.form_urlencoded {
+            d.form_urlencoded = true;
+        }
+        if let Some(fragment) = &self.fragment {
+            d.fragment = Some(fragment.clone());
+        }
+        for (i, schema) in self.schemas.iter().enumerate() {
+            if let Some(schema) = schema {
+                d.schemas[i] = Some(schema.clone());
+            }
+        }
+        if let Some(status) = self.response_status {
+            d.response_status = Some(status);
+        }
+        if d.schemas[4].is_none() && (d.response_status.is_some() || d.schemas[5].is_some()) {
+            bail!("--response-schema is required when setting response headers or status.");
+        }
+        Ok(d)
     }
 }
 
-/// Trimmed text, `None` when absent or blank.
-fn text(raw: Option<&str>) -> Option<&str> {
-    raw.map(str::trim).filter(|t| !t.is_empty())
+/// Whether `name` is a route name: ASCII letters, digits and `_`, starting with a letter.
+fn is_route_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Comma-separated tags: trimmed, blanks dropped, de-duplicated ignoring case (first spelling kept).
-fn tags(raw: Option<&str>) -> Vec<String> {
+/// Trimmed text, `None` when blank (a given blank value clears the key).
+fn text(raw: &str) -> Option<String> {
+    Some(raw.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Comma-separated names: trimmed, blanks dropped, de-duplicated (ignoring case for tags).
+fn list(raw: &str, ignore_case: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for tag in raw.unwrap_or_default().split(',').map(str::trim) {
-        if !tag.is_empty() && !out.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
-            out.push(tag.to_owned());
+    for item in raw.split(',').map(str::trim) {
+        let dup = out.iter().any(|t| {
+            if ignore_case {
+                t.eq_ignore_ascii_case(item)
+            } else {
+                t == item
+            }
+        });
+        if !item.is_empty() && !dup {
+            out.push(item.to_owned());
         }
     }
     out
@@ -193,9 +651,9 @@ fn one_of(raw: &str, flag: &str, allowed: &[&'static str]) -> Result<&'static st
     }
 }
 
-fn fragment(req: &RouteRequest) -> Result<Option<Value>> {
-    let target = text(req.fragment_target.as_deref());
-    let selector = text(req.fragment_selector.as_deref());
+fn fragment(req: &RouteRequest) -> Result<Option<Fragment>> {
+    let target = req.fragment_target.as_deref().and_then(text);
+    let selector = req.fragment_selector.as_deref().and_then(text);
     let mode = req
         .fragment_mode
         .as_deref()
@@ -206,313 +664,326 @@ fn fragment(req: &RouteRequest) -> Result<Option<Value>> {
     let Some(target) = target else {
         bail!("--fragment-target is required when setting fragment metadata.");
     };
-    let mut fragment = Map::new();
-    fragment.insert("target".into(), json!(target));
-    if let Some(selector) = selector {
-        fragment.insert("selector".into(), json!(selector));
-    }
-    if let Some(mode) = mode {
-        let mode = one_of(mode, "--fragment-mode", &["replace", "append", "prepend"])?;
-        fragment.insert("mode".into(), json!(mode));
-    }
-    Ok(Some(Value::Object(fragment)))
+    let mode = mode
+        .map(|m| one_of(m, "--fragment-mode", &["replace", "append", "prepend"]))
+        .transpose()?
+        .map(|m| match m {
+            "append" => "Append",
+            "prepend" => "Prepend",
+            _ => "Replace",
+        });
+    Ok(Some(Fragment {
+        target,
+        selector,
+        mode,
+    }))
 }
 
-fn output(req: &RouteRequest) -> Result<Option<Value>> {
-    let status = req
-        .response_status
-        .as_deref()
-        .map(|raw| {
-            raw.trim()
-                .parse::<u16>()
-                .ok()
-                .filter(|s| (100..=599).contains(s))
-                .with_context(|| {
-                    format!(
-                        "Invalid --response-status value '{raw}'. Status must be between 100 and 599."
-                    )
-                })
-        })
-        .transpose()?;
-    let headers = req
-        .response_headers_schema
-        .as_deref()
-        .map(|raw| schema_ref("--response-headers-schema", raw))
-        .transpose()?;
-    let Some(body) = req.response_schema.as_deref() else {
-        if status.is_some() || headers.is_some() {
-            bail!("--response-schema is required when setting response headers or status.");
+/// A schema reference given to `flag`, in the grammar the runtime reads
+/// ([`SchemaReference::parse`]), returned in its canonical form.
+fn schema_ref(flag: &str, raw: &str) -> Result<String> {
+    use webstir_manifest::SchemaRefError;
+    match SchemaReference::parse(raw) {
+        Ok(reference) => Ok(reference.to_string()),
+        Err(SchemaRefError::UnknownKind(kind)) => {
+            bail!(
+                "Invalid schema kind '{kind}' in {flag}. Allowed kinds: zod, json-schema, ts-rest."
+            )
         }
-        return Ok(None);
-    };
-    let mut output = Map::new();
-    output.insert("body".into(), schema_ref("--response-schema", body)?);
-    if let Some(status) = status {
-        output.insert("status".into(), json!(status));
+        Err(err) => bail!("Invalid {flag} value '{raw}'. {err}"),
     }
-    if let Some(headers) = headers {
-        output.insert("headers".into(), headers);
-    }
-    Ok(Some(Value::Object(output)))
 }
 
-/// A schema reference in the CLI form `kind:name@source` (`kind:` defaults to zod, `@source` is
-/// optional), as the contract's `{kind, name, source?}` object.
-fn schema_ref(flag: &str, raw: &str) -> Result<Value> {
-    let value = raw.trim();
-    let at = value.find('@');
-    let (kind, rest) = match value.find(':') {
-        Some(0) => bail!("Invalid {flag} value '{raw}'. Missing schema name."),
-        Some(colon) if at.is_none_or(|at| colon < at) => {
-            (value[..colon].trim(), &value[colon + 1..])
-        }
-        _ => ("zod", value),
-    };
-    let kind_lower = kind.to_ascii_lowercase();
-    if !["zod", "json-schema", "ts-rest"].contains(&kind_lower.as_str()) {
-        bail!("Invalid schema kind '{kind}' in {flag}. Allowed kinds: zod, json-schema, ts-rest.");
-    }
-    let (name, source) = match rest.split_once('@') {
-        Some((name, source)) => (name.trim(), Some(source.trim()).filter(|s| !s.is_empty())),
-        None => (rest.trim(), None),
-    };
-    if name.is_empty() {
-        bail!("Invalid {flag} value '{raw}'. Schema name is required.");
-    }
-    let mut out = Map::new();
-    out.insert("kind".into(), json!(kind_lower));
-    out.insert("name".into(), json!(name));
-    if let Some(source) = source {
-        out.insert("source".into(), json!(source));
-    }
-    Ok(Value::Object(out))
-}
-
-/// A route found in the routes folder.
-#[derive(Debug, Clone)]
+/// A route file of the routes folder and what its declaration says.
+#[derive(Debug)]
 pub(crate) struct RouteFile {
-    /// File stem (also the handler's module name).
+    /// File stem (the module name).
     pub(crate) stem: String,
-    /// The parsed definition.
-    pub(crate) definition: RouteDefinition,
+    /// Workspace-relative path of the file.
+    pub(crate) rel: String,
+    /// Its text.
+    pub(crate) text: String,
+    /// The declaration, or why it cannot be read.
+    pub(crate) decl: std::result::Result<RouteDecl, String>,
 }
 
-/// Reads every `*.route.json` in `dir`, sorted by stem. A missing folder holds no routes.
+/// Reads every module of the routes folder that has a `route()` function, sorted by stem.
+/// Modules that do not parse are skipped (the compiler will report them).
 ///
 /// # Errors
-/// When a file cannot be read or is not a route definition.
-pub(crate) fn scan(dir: &Path) -> Result<Vec<RouteFile>> {
+/// When the folder or a file cannot be read.
+pub(crate) fn scan(root: &Path) -> Result<Vec<RouteFile>> {
+    let dir = root.join(ROUTES_DIR);
     let mut out = Vec::new();
-    for (stem, path) in registry::files_with_suffix(dir, ".route.json")? {
+    for stem in registry::modules(&dir)? {
+        let (rel, path) = registry::module_file(&dir, ROUTES_DIR, &stem);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let definition: RouteDefinition = serde_json::from_str(&text).with_context(|| {
-            format!("{ROUTES_DIR}/{stem}.route.json is not a valid route definition")
-        })?;
-        out.push(RouteFile { stem, definition });
+        let decl = match decl::find(&text, "route", "Route") {
+            Ok(Found::Chain(chain)) => RouteDecl::read(&chain).map(|(d, _)| d),
+            Ok(Found::Unreadable(why)) => Err(why),
+            Ok(Found::Missing) | Err(_) => continue,
+        };
+        out.push(RouteFile {
+            stem,
+            rel,
+            text,
+            decl,
+        });
     }
     Ok(out)
 }
 
-/// Writes a route into the workspace at `root`: replaces the definition of the route with the same
-/// method and path, or adds `NAME.route.json` and a `NAME.rs` handler; then refreshes the registry.
+/// What [`apply`] did.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    /// The route's declaration now.
+    pub(crate) decl: RouteDecl,
+    /// `created`, or the declaration keys that changed (empty: nothing to change).
+    pub(crate) outcome: Outcome,
+    /// Notes for the user (a test left alone, …).
+    pub(crate) notes: Vec<String>,
+}
+
+/// Whether the route was created or updated.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Created,
+    Updated(Vec<&'static str>),
+}
+
+/// Writes the route into the workspace at `root`: edits the declaration of the route with the
+/// plan's name, or creates `NAME.rs` (declaration and handler) and `tests/api/NAME.rs`; then
+/// refreshes the registries.
 ///
 /// # Errors
-/// When existing route files are unreadable or a write fails.
-pub(crate) fn apply(root: &Path, plan: &RoutePlan, changes: &mut Changes) -> Result<()> {
+/// A declaration the CLI cannot edit, another route with the same method and path, a file name
+/// taken by a module that is not this route, or a failed write.
+pub(crate) fn apply(root: &Path, plan: &RoutePlan, changes: &mut Changes) -> Result<Applied> {
+    let files = scan(root)?;
+    let existing = files.iter().find(|f| match &f.decl {
+        Ok(d) => d.name == plan.name,
+        Err(_) => f.stem == plan.stem,
+    });
+    let applied = match existing {
+        Some(file) => update(root, plan, file, &files, changes)?,
+        None => create(root, plan, &files, changes)?,
+    };
+    registry::sync_routes(root, changes)?;
+    sync_tests(root, changes)?;
+    Ok(applied)
+}
+
+fn check_unique(decl: &RouteDecl, files: &[RouteFile], skip: Option<&str>) -> Result<()> {
+    let key = route_key(decl.method, &decl.path);
+    for file in files {
+        if Some(file.stem.as_str()) == skip {
+            continue;
+        }
+        if let Ok(other) = &file.decl
+            && route_key(other.method, &other.path) == key
+        {
+            bail!(
+                "{} is already declared by route '{}' in {}. Choose another --path or --method, or \
+                 run `webstir add-route {}` to change that route.",
+                decl.target(),
+                other.name,
+                file.rel,
+                other.name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn create(
+    root: &Path,
+    plan: &RoutePlan,
+    files: &[RouteFile],
+    changes: &mut Changes,
+) -> Result<Applied> {
     let dir = root.join(ROUTES_DIR);
-    let existing = scan(&dir)?;
-    let key = route_key(plan.method, &plan.path);
-    let stem = match existing
+    if registry::module_exists(&dir, &plan.stem) {
+        bail!(
+            "{ROUTES_DIR}/{}.rs already exists and is not a route (it has no `route()` function). \
+             Choose another route name, or add a `pub fn route() -> Route` to that file.",
+            plan.stem
+        );
+    }
+    let decl = plan.merge(None)?;
+    check_unique(&decl, files, None)?;
+    let code = templates::rustfmt(templates::render(
+        "route/route.rs.jinja",
+        &serde_json::json!({ "name": decl.name, "declaration": decl.render() }),
+    )?);
+    changes.create(&format!("{ROUTES_DIR}/{}.rs", plan.stem), &code)?;
+    let test = test_stub(root, &plan.stem, &decl)?;
+    let mut notes = Vec::new();
+    let test_rel = format!("{TESTS_DIR}/{}.rs", plan.stem);
+    if root.join(&test_rel).exists() {
+        notes.push(format!("{test_rel} exists already; left as it is"));
+    } else {
+        changes.create(&test_rel, &test)?;
+    }
+    Ok(Applied {
+        decl,
+        outcome: Outcome::Created,
+        notes,
+    })
+}
+
+fn update(
+    root: &Path,
+    plan: &RoutePlan,
+    file: &RouteFile,
+    files: &[RouteFile],
+    changes: &mut Changes,
+) -> Result<Applied> {
+    let refuse = |why: &str| {
+        anyhow::anyhow!(
+            "Cannot update route '{}': the declaration in {} was changed beyond what add-route can \
+             edit ({why}). Edit `route()` by hand, or restore a `Route::get(\"/path\").name(…)…` \
+             chain with literal arguments.",
+            plan.name,
+            file.rel
+        )
+    };
+    let current = file.decl.as_ref().map_err(|why| refuse(why))?;
+    if current.name != plan.name {
+        bail!(
+            "{} declares route '{}', not '{}'. Run `webstir add-route {}` to update it, or choose \
+             another name.",
+            file.rel,
+            current.name,
+            plan.name,
+            current.name
+        );
+    }
+    let Ok(Found::Chain(chain)) = decl::find(&file.text, "route", "Route") else {
+        return Err(refuse("it no longer parses"));
+    };
+    let (_, at) = RouteDecl::read(&chain).map_err(|why| refuse(&why))?;
+    let new = plan.merge(Some(current))?;
+    check_unique(&new, files, Some(&file.stem))?;
+    let edits: Vec<KeyEdit<'_>> = KEYS
         .iter()
-        .find(|r| route_key(r.definition.method, &r.definition.path) == key)
-    {
-        Some(found) => found.stem.clone(),
-        None => free_stem(&dir, &module_name(&plan.name), plan.method),
-    };
-    let mut json = serde_json::to_string_pretty(&Value::Object(plan.definition.clone()))?;
-    json.push('\n');
-    changes.write(&format!("{ROUTES_DIR}/{stem}.route.json"), &json)?;
-    if !registry::module_exists(&dir, &stem) {
-        let handler = templates::render("route/handler.rs.jinja", &json!({ "stem": stem }))?;
-        changes.create(&format!("{ROUTES_DIR}/{stem}.rs"), &handler)?;
-    }
-    registry::sync_routes(root, changes)
-}
-
-/// A stem for a new route: `base`, else `base_<method>`, else `base_<method>_2`, … — one that no
-/// route file or module in `dir` uses yet.
-fn free_stem(dir: &Path, base: &str, method: HttpMethod) -> String {
-    let taken = |stem: &str| {
-        registry::module_exists(dir, stem) || dir.join(format!("{stem}.route.json")).exists()
-    };
-    if !taken(base) {
-        return base.to_owned();
-    }
-    let with_method = format!("{base}_{}", method.as_str().to_ascii_lowercase());
-    if !taken(&with_method) {
-        return with_method;
-    }
-    (2..)
-        .map(|n| format!("{with_method}_{n}"))
-        .find(|s| !taken(s))
-        .unwrap_or(with_method)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(name: &str) -> RouteRequest {
-        RouteRequest {
-            name: name.into(),
-            ..RouteRequest::default()
+        .enumerate()
+        .map(|(slot, key)| KeyEdit {
+            key,
+            current: at[slot].map(|i| &chain.calls[i]),
+            old_text: current.call(key),
+            new_text: new.call(key),
+        })
+        .collect();
+    let ctor = (new.method != current.method || new.path != current.path).then(|| new.ctor());
+    let (text, changed) = decl::apply_edits(&file.text, &chain, ctor, &edits);
+    let mut notes = Vec::new();
+    if !changed.is_empty() {
+        changes.write(&file.rel, &text)?;
+        // The generated test follows the declaration while it is as add-route wrote it.
+        let test_rel = format!("{TESTS_DIR}/{}.rs", file.stem);
+        let old_stub = test_stub(root, &file.stem, current)?;
+        let new_stub = test_stub(root, &file.stem, &new)?;
+        match std::fs::read_to_string(root.join(&test_rel)) {
+            Ok(test) if test == old_stub => {
+                changes.write(&test_rel, &new_stub)?;
+            }
+            Ok(_) if old_stub != new_stub => notes.push(format!(
+                "{test_rel} was edited, so add-route left it alone; update it for {}",
+                new.target()
+            )),
+            _ => {}
         }
     }
+    Ok(Applied {
+        decl: new,
+        outcome: Outcome::Updated(changed),
+        notes,
+    })
+}
 
-    fn err(r: &RouteRequest) -> String {
-        RoutePlan::resolve(r).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn defaults() {
-        let plan = RoutePlan::resolve(&req(" accounts ")).unwrap();
-        assert_eq!(plan.target(), "GET /api/accounts");
-        assert_eq!(
-            Value::Object(plan.definition),
-            json!({"name": "accounts", "method": "GET", "path": "/api/accounts"})
-        );
-    }
-
-    #[test]
-    fn every_flag_in_the_reference_key_order() {
-        let r = RouteRequest {
-            method: Some("post".into()),
-            path: Some("api/accounts".into()),
-            summary: Some(" List accounts ".into()),
-            description: Some("Returns the current account list".into()),
-            tags: Some("accounts, api,Accounts,,".into()),
-            interaction: Some("mutation".into()),
-            session: Some("required".into()),
-            session_write: true,
-            form_urlencoded: true,
-            csrf: true,
-            fragment_target: Some("accounts-panel".into()),
-            fragment_selector: Some("#accounts".into()),
-            fragment_mode: Some("Replace".into()),
-            params_schema: Some("zod:AccountParams@src/shared/contracts/accounts.ts".into()),
-            query_schema: Some("json-schema:Query".into()),
-            body_schema: Some("ts-rest:Body@contract.ts".into()),
-            headers_schema: Some("Headers".into()),
-            response_schema: Some("AccountList@src/shared/contracts/accounts.ts".into()),
-            response_status: Some("201".into()),
-            response_headers_schema: Some("json-schema:RespHeaders".into()),
-            ..req("accounts")
-        };
-        let plan = RoutePlan::resolve(&r).unwrap();
-        assert_eq!(plan.target(), "POST /api/accounts");
-        let text = serde_json::to_string(&Value::Object(plan.definition)).unwrap();
-        assert_eq!(
-            text,
-            r##"{"name":"accounts","method":"POST","path":"/api/accounts","summary":"List accounts","description":"Returns the current account list","tags":["accounts","api"],"interaction":"mutation","session":{"mode":"required","write":true},"form":{"contentType":"application/x-www-form-urlencoded","csrf":true},"fragment":{"target":"accounts-panel","selector":"#accounts","mode":"replace"},"input":{"params":{"kind":"zod","name":"AccountParams","source":"src/shared/contracts/accounts.ts"},"query":{"kind":"json-schema","name":"Query"},"body":{"kind":"ts-rest","name":"Body","source":"contract.ts"},"headers":{"kind":"zod","name":"Headers"}},"output":{"body":{"kind":"zod","name":"AccountList","source":"src/shared/contracts/accounts.ts"},"status":201,"headers":{"kind":"json-schema","name":"RespHeaders"}}}"##
-        );
-    }
-
-    #[test]
-    fn reference_messages() {
-        assert_eq!(err(&req("  ")), "Missing route name.");
-        let cases: Vec<(RouteRequest, &str)> = vec![
-            (
-                RouteRequest {
-                    method: Some("foo".into()),
-                    ..req("a")
-                },
-                "Invalid --method value 'FOO'. Allowed values: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.",
-            ),
-            (
-                RouteRequest {
-                    interaction: Some("x".into()),
-                    ..req("a")
-                },
-                "Invalid --interaction value 'x'. Allowed values: navigation, mutation.",
-            ),
-            (
-                RouteRequest {
-                    session: Some("always".into()),
-                    ..req("a")
-                },
-                "Invalid --session value 'always'. Allowed values: optional, required.",
-            ),
-            (
-                RouteRequest {
-                    fragment_selector: Some("#x".into()),
-                    ..req("a")
-                },
-                "--fragment-target is required when setting fragment metadata.",
-            ),
-            (
-                RouteRequest {
-                    fragment_target: Some("x".into()),
-                    fragment_mode: Some("swap".into()),
-                    ..req("a")
-                },
-                "Invalid --fragment-mode value 'swap'. Allowed values: replace, append, prepend.",
-            ),
-            (
-                RouteRequest {
-                    params_schema: Some(":Name".into()),
-                    ..req("a")
-                },
-                "Invalid --params-schema value ':Name'. Missing schema name.",
-            ),
-            (
-                RouteRequest {
-                    body_schema: Some("zod:@src/x.ts".into()),
-                    ..req("a")
-                },
-                "Invalid --body-schema value 'zod:@src/x.ts'. Schema name is required.",
-            ),
-            (
-                RouteRequest {
-                    query_schema: Some("yup:Q".into()),
-                    ..req("a")
-                },
-                "Invalid schema kind 'yup' in --query-schema. Allowed kinds: zod, json-schema, ts-rest.",
-            ),
-            (
-                RouteRequest {
-                    response_schema: Some("R".into()),
-                    response_status: Some("99".into()),
-                    ..req("a")
-                },
-                "Invalid --response-status value '99'. Status must be between 100 and 599.",
-            ),
-            (
-                RouteRequest {
-                    response_status: Some("201".into()),
-                    ..req("a")
-                },
-                "--response-schema is required when setting response headers or status.",
-            ),
-            (
-                RouteRequest {
-                    response_headers_schema: Some("H".into()),
-                    ..req("a")
-                },
-                "--response-schema is required when setting response headers or status.",
-            ),
-        ];
-        for (r, message) in cases {
-            assert_eq!(err(&r), message);
+/// The generated test of a route: calls it as its declaration allows and checks the example
+/// handler's answer.
+fn test_stub(root: &Path, stem: &str, decl: &RouteDecl) -> Result<String> {
+    let path: Vec<String> = decl
+        .path
+        .split('/')
+        .map(|s| {
+            if s.starts_with(':') {
+                "1".to_owned()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect();
+    let mut caller = String::new();
+    match decl.effective_access() {
+        Access::Public => {}
+        Access::Authenticated => {
+            caller.push_str("\n        .as_user(\"test-user\")");
+            if !decl.scopes.is_empty() {
+                caller.push_str(&format!(
+                    "\n        .scopes({})",
+                    decl::quote_list(&decl.scopes)
+                ));
+            }
+            if !decl.roles.is_empty() {
+                caller.push_str(&format!(
+                    "\n        .roles({})",
+                    decl::quote_list(&decl.roles)
+                ));
+            }
         }
-        let bad_param = RouteRequest {
-            path: Some("/api/x/:bad-name".into()),
-            ..req("a")
-        };
-        assert_eq!(
-            err(&bad_param),
-            "Invalid route: module manifest validation failed (routes.0.path: path parameter \
-             ':bad-name' must match :[A-Za-z0-9_]+)"
-        );
+        Access::Service => caller.push_str("\n        .as_service()"),
     }
+    templates::render(
+        "route/test.rs.jinja",
+        &serde_json::json!({
+            "name": decl.name,
+            "stem": stem,
+            "crate": crate_name(root)?,
+            "method": decl.method.as_str().to_ascii_lowercase(),
+            "path": decl::quote(&path.join("/")),
+            "caller": caller,
+            "head": decl.method == HttpMethod::Head,
+        }),
+    )
+    .map(templates::rustfmt)
+}
+
+/// The Rust name of the project's library crate (`my-backend` → `my_backend`).
+pub(crate) fn crate_name(root: &Path) -> Result<String> {
+    let manifest = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    let lib_name = doc
+        .get("lib")
+        .and_then(|l| l.get("name"))
+        .and_then(|n| n.as_str());
+    let name = lib_name
+        .or_else(|| doc.get("package")?.get("name")?.as_str())
+        .context("Cargo.toml has no [package] name")?;
+    Ok(name.replace('-', "_"))
+}
+
+/// Regenerates `tests/api/main.rs` from the test files beside it (when the project has that
+/// folder).
+///
+/// # Errors
+/// When the folder cannot be read or the write fails.
+pub(crate) fn sync_tests(root: &Path, changes: &mut Changes) -> Result<()> {
+    let dir = root.join(TESTS_DIR);
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let modules = registry::modules(&dir)?;
+    let text = templates::render(
+        "registry/tests.rs.jinja",
+        &serde_json::json!({ "modules": modules.into_iter().filter(|m| m != "main").collect::<Vec<_>>() }),
+    )?;
+    changes.write(&format!("{TESTS_DIR}/main.rs"), &text)?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::changes::Changes;
 use crate::routes::{self, RoutePlan, RouteRequest};
 use crate::workspace::{Mode, absolute};
-use crate::{UsageError, registry, templates};
+use crate::{UsageError, link, registry, templates};
 
 /// Environment variable naming the webstir checkout new projects depend on.
 pub(crate) const SOURCE_ENV: &str = "WEBSTIR_SOURCE";
@@ -99,23 +99,24 @@ impl InitPlan {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create {}", self.root.display()))?;
 
-        let webstir_path = self.source.join("crates").join("webstir");
         let ctx = json!({
             "name": self.name,
+            "crate": self.name.replace('-', "_"),
             "mode": self.mode.as_str(),
-            "webstir_path": toml_edit::Value::from(webstir_path.to_string_lossy().as_ref())
-                .to_string().trim().to_owned(),
         });
         let mut changes = Changes::new(&self.root);
         for file in templates::project(&ctx)? {
             changes.create(&file.path, &file.contents)?;
         }
+        changes.create(link::CONFIG, &link::config_text(None, &self.source)?)?;
         let lock = self.source.join("Cargo.lock");
         if lock.is_file() {
             let text = std::fs::read_to_string(&lock)
                 .with_context(|| format!("cannot read {}", lock.display()))?;
             changes.create("Cargo.lock", &text)?;
         }
+        std::fs::create_dir_all(self.root.join(routes::TESTS_DIR))
+            .with_context(|| format!("cannot create {}", routes::TESTS_DIR))?;
         let example = RoutePlan::resolve(&RouteRequest {
             name: "hello".into(),
             summary: Some("Say hello".into()),
@@ -161,10 +162,25 @@ pub(crate) fn webstir_source() -> Result<PathBuf> {
         Some(value) => PathBuf::from(value),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
     };
+    checked_source(raw)
+}
+
+/// `raw`, made absolute, when it is a webstir checkout.
+///
+/// # Errors
+/// When that folder has no `crates/webstir/Cargo.toml`.
+pub(crate) fn checked_source(raw: PathBuf) -> Result<PathBuf> {
+    let raw = if raw.is_absolute() {
+        raw
+    } else {
+        std::env::current_dir()
+            .context("cannot read the current directory")?
+            .join(raw)
+    };
     let source = raw.canonicalize().unwrap_or(raw);
     if !source.join("crates/webstir/Cargo.toml").is_file() {
         bail!(
-            "webstir sources not found at {} (expected crates/webstir/Cargo.toml there); set {SOURCE_ENV} to a webstir checkout",
+            "webstir sources not found at {} (expected crates/webstir/Cargo.toml there); set {SOURCE_ENV} (or pass --source) to a webstir checkout",
             source.display()
         );
     }

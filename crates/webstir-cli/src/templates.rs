@@ -87,6 +87,35 @@ pub(crate) fn render<S: Serialize>(name: &str, ctx: &S) -> Result<String> {
     render_str(name, text, ctx)
 }
 
+/// `code` as rustfmt (edition 2024) writes it, so generated files stay unchanged by `cargo fmt`;
+/// `code` as is when rustfmt is not installed or fails.
+pub(crate) fn rustfmt(code: String) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return code;
+    };
+    if let Some(mut stdin) = child.stdin.take()
+        && stdin.write_all(code.as_bytes()).is_err()
+    {
+        let _ = child.kill();
+        let _ = child.wait();
+        return code;
+    }
+    match child.wait_with_output() {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
+            String::from_utf8(out.stdout).unwrap_or(code)
+        }
+        _ => code,
+    }
+}
+
 fn render_str<S: Serialize>(name: &str, text: &str, ctx: &S) -> Result<String> {
     let mut env = Environment::new();
     let syntax = SyntaxConfig::builder()

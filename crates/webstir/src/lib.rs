@@ -48,6 +48,8 @@ mod reply;
 mod server;
 mod services;
 mod shutdown;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// The text of a panic payload (`panic!("…")` gives `&str` or `String`), if it has one.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
@@ -78,7 +80,7 @@ pub use webstir_db::{Db, Value, params};
 
 /// The contract types (manifest, route definitions, schedules).
 pub use webstir_manifest as manifest;
-pub use webstir_manifest::{FragmentMode, HttpMethod};
+pub use webstir_manifest::{FragmentMode, HttpMethod, Interaction};
 
 /// Re-exported so apps and generated code use the same versions.
 pub use {axum, http, jiff, serde_json, tokio, tower, tracing};

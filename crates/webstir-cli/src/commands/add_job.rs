@@ -12,7 +12,8 @@ use crate::jobs::{self, JobPlan, JobRequest};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  webstir add-job nightly --schedule \"0 0 * * *\" \
-    --description \"Nightly account sync\" --priority 5"
+    --description \"Nightly account sync\" --priority 5\n\n\
+    Re-running add-job for an existing job updates the flags you give in its `job()` declaration."
 )]
 pub(crate) struct Args {
     /// Job name: a portable file name (no slashes, dots only inside, no reserved names).
@@ -26,7 +27,7 @@ pub(crate) struct Args {
     /// What the job does.
     #[arg(long, value_name = "TEXT")]
     description: Option<String>,
-    /// Priority: an integer, or free text.
+    /// Priority: an integer, or a label such as high.
     #[arg(long, value_name = "P")]
     priority: Option<String>,
 }
@@ -41,9 +42,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     })?;
     let ws = args.workspace.locate()?;
     let mut changes = Changes::new(&ws.root);
-    jobs::apply(&ws.root, &plan, &mut changes)?;
+    let declaration = match jobs::apply(&ws.root, &plan, &mut changes)? {
+        None => "created".to_owned(),
+        Some(keys) if keys.is_empty() => "unchanged".to_owned(),
+        Some(keys) => format!("updated {}", keys.join(", ")),
+    };
     Report::new("add-job")
         .field("target", &plan.name)
+        .field("declaration", declaration)
         .field("root", ws.root.display())
         .changes(changes.list())
         .print()?;

@@ -6,17 +6,19 @@ use anyhow::Result;
 
 use super::WorkspaceArg;
 use crate::changes::{Changes, Report};
-use crate::routes::{self, RoutePlan, RouteRequest};
+use crate::routes::{self, Outcome, RoutePlan, RouteRequest};
 
 /// Arguments of `webstir add-route`.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  webstir add-route accounts --method GET --path /api/accounts \
     --summary \"List accounts\" --description \"Returns the signed-in user's accounts\" --tags accounts,api\n\n\
+    Re-running add-route for an existing route name updates the flags you give in its `route()` \
+    declaration and keeps everything else (an empty value, e.g. --summary \"\", removes a key).\n\
     Schema references are written kind:Name@source (kind zod, json-schema or ts-rest; zod when left out)."
 )]
 pub(crate) struct Args {
-    /// Route name (also names the handler file, in snake case).
+    /// Route name: an identifier (letters, digits, '_'); also names the file, in snake case.
     #[arg(value_name = "NAME")]
     name: String,
     #[command(flatten)]
@@ -36,20 +38,29 @@ pub(crate) struct Args {
     /// Comma-separated tags.
     #[arg(long, value_name = "A,B")]
     tags: Option<String>,
+    /// Who may call the route: public, authenticated or service.
+    #[arg(long, value_name = "WHO")]
+    auth: Option<String>,
+    /// Comma-separated scopes a caller must all have (implies --auth authenticated).
+    #[arg(long, value_name = "A,B")]
+    scopes: Option<String>,
+    /// Comma-separated roles, one of which a caller must have (implies --auth authenticated).
+    #[arg(long, value_name = "A,B")]
+    roles: Option<String>,
     /// navigation or mutation.
     #[arg(long, value_name = "KIND")]
     interaction: Option<String>,
-    /// Session requirement: optional or required.
-    #[arg(long, value_name = "MODE")]
+    /// Session requirement: refused until sessions are enforced by the runtime.
+    #[arg(long, value_name = "MODE", hide = true)]
     session: Option<String>,
-    /// The route writes the session.
-    #[arg(long)]
+    /// The route writes the session (refused until sessions are enforced).
+    #[arg(long, hide = true)]
     session_write: bool,
     /// The route accepts application/x-www-form-urlencoded forms.
     #[arg(long)]
     form_urlencoded: bool,
-    /// The form requires a CSRF token.
-    #[arg(long)]
+    /// The form requires a CSRF token (refused until CSRF is enforced).
+    #[arg(long, hide = true)]
     csrf: bool,
     /// Element id a fragment response targets.
     #[arg(long, value_name = "TARGET")]
@@ -92,6 +103,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         summary: args.summary,
         description: args.description,
         tags: args.tags,
+        auth: args.auth,
+        scopes: args.scopes,
+        roles: args.roles,
         interaction: args.interaction,
         session: args.session,
         session_write: args.session_write,
@@ -112,11 +126,20 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let plan = RoutePlan::resolve(&request)?;
     let ws = args.workspace.locate()?;
     let mut changes = Changes::new(&ws.root);
-    routes::apply(&ws.root, &plan, &mut changes)?;
-    Report::new("add-route")
-        .field("target", plan.target())
-        .field("root", ws.root.display())
-        .changes(changes.list())
-        .print()?;
+    let applied = routes::apply(&ws.root, &plan, &mut changes)?;
+    let declaration = match &applied.outcome {
+        Outcome::Created => "created".to_owned(),
+        Outcome::Updated(keys) if keys.is_empty() => "unchanged".to_owned(),
+        Outcome::Updated(keys) => format!("updated {}", keys.join(", ")),
+    };
+    let mut report = Report::new("add-route")
+        .field("target", applied.decl.target())
+        .field("route", &applied.decl.name)
+        .field("declaration", declaration)
+        .field("root", ws.root.display());
+    for note in &applied.notes {
+        report = report.field("note", note);
+    }
+    report.changes(changes.list()).print()?;
     Ok(ExitCode::SUCCESS)
 }

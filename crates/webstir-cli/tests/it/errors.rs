@@ -106,6 +106,92 @@ fn bad_route_flags() {
             &["add-route", "a", "--response-status", "201"],
             "--response-schema is required when setting response headers or status.",
         ),
+        (
+            &["add-route", "my route"],
+            "Invalid route name 'my route'. A route name is an identifier: letters, digits and \
+             '_', starting with a letter (e.g. my_route).",
+        ),
+        (
+            &["add-route", "2fa"],
+            "Invalid route name '2fa'. A route name is an identifier: letters, digits and '_', \
+             starting with a letter (e.g. r_2fa).",
+        ),
+        (
+            &["add-route", "a", "--path", "/api/my items"],
+            "Invalid --path value: '/api/my items' contains a space, which a request path never \
+             matches; use '-' or '_' between words.",
+        ),
+        (
+            &["add-route", "a", "--path", "/api/items?page=1"],
+            "Invalid --path value: '/api/items?page=1' contains '?', which a request path never \
+             matches; declare query parameters with Query<T>, not in the path.",
+        ),
+        (
+            &["add-route", "a", "--path", "/api//items"],
+            "Invalid --path value: '/api//items' has an empty segment ('//' or a trailing '/'); \
+             write /api/items.",
+        ),
+        (
+            &["add-route", "a", "--path", "/api/items/"],
+            "Invalid --path value: '/api/items/' has an empty segment ('//' or a trailing '/'); \
+             write /api/items.",
+        ),
+        (
+            &["add-route", "a", "--path", "/files/*"],
+            "Invalid --path value: '/files/*' contains '*', which a request path never matches; \
+             wildcards are not supported, use a :param segment.",
+        ),
+        (
+            &["add-route", "a", "--path", "/api/items/{id}"],
+            "Invalid --path value: '/api/items/{id}' uses '{id}'; webstir path parameters are \
+             written :id, e.g. /api/items/:id.",
+        ),
+        (
+            &["add-route", "a", "--path", "/api/:id/x/:id"],
+            "Invalid --path value: path parameter ':id' appears twice; give each parameter its own \
+             name.",
+        ),
+        (
+            &["add-route", "a", "--path", "/api/:bad-name"],
+            "Invalid --path value: path parameter ':bad-name' must match :[A-Za-z0-9_]+ (letters, \
+             digits and '_').",
+        ),
+        (
+            &["add-route", "a", "--auth", "admins"],
+            "Invalid --auth value 'admins'. Allowed values: public, authenticated, service.",
+        ),
+        (
+            &["add-route", "a", "--auth", "public", "--scopes", "x"],
+            "--auth public cannot be combined with --scopes or --roles (they need a signed-in \
+             caller); use --auth authenticated, or leave --scopes/--roles out.",
+        ),
+        (
+            &["add-route", "a", "--auth", "service", "--roles", "admin"],
+            "--auth service cannot be combined with --scopes or --roles (service tokens carry \
+             neither, so no caller could pass); use --auth authenticated for scoped users.",
+        ),
+        (
+            &["add-route", "a", "--scopes", "read all"],
+            "Invalid --scopes value 'read all'. Separate names with ',' and use no spaces inside a \
+             name.",
+        ),
+        (
+            &["add-route", "a", "--session", "required"],
+            "--session: sessions are not enforced by this runtime yet, so a route declaring one \
+             would be refused at startup. Leave the flag out; protect the route with --auth \
+             authenticated meanwhile.",
+        ),
+        (
+            &["add-route", "a", "--session-write"],
+            "--session-write: sessions are not enforced by this runtime yet, so a route declaring \
+             one would be refused at startup. Leave the flag out; protect the route with --auth \
+             authenticated meanwhile.",
+        ),
+        (
+            &["add-route", "a", "--csrf"],
+            "--csrf: CSRF tokens are not enforced by this runtime yet, so a route declaring them \
+             would be refused at startup. Leave the flag out.",
+        ),
     ] {
         let (code, stdout, stderr) = fails(&root, args);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");
@@ -211,7 +297,13 @@ fn init_usage() {
 #[test]
 fn missing_workspace() {
     let tmp = tempfile::tempdir().unwrap();
-    let cargo_toml = tmp.path().join("Cargo.toml");
+    let here = tmp.path().canonicalize().unwrap();
+    let cargo_toml = here.join("Cargo.toml");
+    let not_here = format!(
+        "error: no webstir project here (no Cargo.toml with [package.metadata.webstir] in {} or \
+         its parents); create one with `webstir init my-backend --server-only` or pass -w DIR\n",
+        here.display()
+    );
     for args in [
         &["build"][..],
         &["backend-inspect", "--json"],
@@ -222,41 +314,39 @@ fn missing_workspace() {
         &["jobs", "--list"],
         &["migrate", "--status"],
     ] {
-        let (code, stdout, stderr) = fails(tmp.path(), args);
+        let (code, stdout, stderr) = fails(&here, args);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");
         assert_eq!(stdout, "", "{args:?}");
-        assert_eq!(
-            stderr,
-            format!(
-                "error: Workspace Cargo.toml not found at {}.\n",
-                cargo_toml.display()
-            ),
-            "{args:?}"
-        );
+        assert_eq!(stderr, not_here, "{args:?}");
     }
-    let (code, _, stderr) = fails(tmp.path(), &["build", "--workspace", "nowhere"]);
+    let (code, _, stderr) = fails(&here, &["build", "--workspace", "nowhere"]);
     assert_eq!(code, Some(1));
     assert_eq!(
         stderr,
         format!(
-            "error: Workspace Cargo.toml not found at {}.\n",
-            tmp.path().join("nowhere/Cargo.toml").display()
+            "error: no webstir project at {} (no Cargo.toml there); create one with \
+             `webstir init nowhere --server-only` or pass -w DIR of an existing project\n",
+            here.join("nowhere").display()
         )
     );
 
-    // A Cargo project that is not a webstir workspace.
+    // A Cargo project that is not a webstir workspace: not found from inside it, and named as
+    // such when pointed at.
     std::fs::write(
         &cargo_toml,
         "[package]\nname = \"plain\"\nversion = \"0.1.0\"\n",
     )
     .unwrap();
-    let (code, _, stderr) = fails(tmp.path(), &["backend-inspect"]);
+    let (code, _, stderr) = fails(&here, &["backend-inspect"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr, not_here);
+    let (code, _, stderr) = fails(&here, &["backend-inspect", "-w", "."]);
     assert_eq!(code, Some(1));
     assert_eq!(
         stderr,
         "error: Workspace Cargo.toml is missing [package.metadata.webstir] mode.\n"
     );
-    assert!(!tmp.path().join("src").exists());
+    assert!(!here.join("src").exists());
 }
 
 #[test]
@@ -326,7 +416,7 @@ fn init_needs_the_webstir_sources() {
         stderr,
         format!(
             "error: webstir sources not found at {} (expected crates/webstir/Cargo.toml there); set \
-             WEBSTIR_SOURCE to a webstir checkout\n",
+             WEBSTIR_SOURCE (or pass --source) to a webstir checkout\n",
             tmp.path().join("no-checkout").display()
         )
     );

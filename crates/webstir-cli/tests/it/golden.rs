@@ -161,10 +161,11 @@ fn init_full_writes_the_full_project() {
     }
 }
 
-const ROUTE_FILES: [&str; 3] = [
-    "src/backend/routes/accounts.route.json",
+const ROUTE_FILES: [&str; 4] = [
     "src/backend/routes/accounts.rs",
     "src/backend/routes/mod.rs",
+    "tests/api/accounts.rs",
+    "tests/api/main.rs",
 ];
 
 /// The tutorial's `add-route accounts` with every flag it uses.
@@ -208,13 +209,15 @@ fn add_route_with_every_flag() {
             "Returns the current account list",
             "--tags",
             "accounts, api, accounts",
+            "--auth",
+            "authenticated",
+            "--scopes",
+            "accounts:write, accounts:read",
+            "--roles",
+            "admin",
             "--interaction",
             "mutation",
-            "--session",
-            "required",
-            "--session-write",
             "--form-urlencoded",
-            "--csrf",
             "--fragment-target",
             "accounts-panel",
             "--fragment-selector",
@@ -241,63 +244,127 @@ fn add_route_with_every_flag() {
 }
 
 #[test]
-fn add_route_again_updates_the_definition_and_keeps_the_handler() {
+fn add_route_again_edits_the_declaration_and_keeps_the_handler() {
     let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
     ok(&root, &TUTORIAL_ROUTE);
-    let handler = root.join("src/backend/routes/accounts.rs");
-    let edited = std::fs::read_to_string(&handler)
+    let file = root.join("src/backend/routes/accounts.rs");
+    // The user edits the handler and adds a hand-written call and a comment to the declaration.
+    let edited = std::fs::read_to_string(&file)
         .unwrap()
-        .replace("\"route\": ctx.route_name(),", "\"accounts\": [],");
-    std::fs::write(&handler, &edited).unwrap();
+        .replace("\"route\": ctx.route_name(),", "\"accounts\": [],")
+        .replace(
+            "        .handler(handle)",
+            "        // Keep this comment.\n        .layer(webstir::tower::layer::util::Identity::new())\n        .handler(handle)",
+        );
+    std::fs::write(&file, &edited).unwrap();
 
-    // Same method and path (the path spelled differently): the definition is replaced entirely.
+    // A new summary and an access rule: only those calls change.
     let stdout = ok(
         &root,
         &[
             "add-route",
-            "listAccounts",
-            "--path",
-            "/api//accounts/",
+            "accounts",
             "--summary",
             "Account metadata",
+            "--auth",
+            "authenticated",
         ],
     );
     assert_eq!(
         stdout,
         format!(
-            "[webstir] add-route complete\ntarget: GET /api//accounts/\nroot: {}\nchanges: 1\n  - \
-             src/backend/routes/accounts.route.json\n",
+            "[webstir] add-route complete\ntarget: GET /api/accounts\nroute: accounts\n\
+             declaration: updated summary, access\nroot: {}\nchanges: 2\n  - \
+             src/backend/routes/accounts.rs\n  - tests/api/accounts.rs\n",
             root.display()
         )
     );
-    assert_eq!(std::fs::read_to_string(&handler).unwrap(), edited);
-    assert_eq!(
-        std::fs::read_to_string(root.join("src/backend/routes/accounts.route.json")).unwrap(),
-        "{\n  \"name\": \"listAccounts\",\n  \"method\": \"GET\",\n  \"path\": \"/api//accounts/\",\n  \
-         \"summary\": \"Account metadata\"\n}\n"
-    );
+    let expected = edited
+        .replace(
+            ".summary(\"List accounts\")",
+            ".summary(\"Account metadata\")",
+        )
+        .replace(
+            "        .tags([\"accounts\", \"api\"])\n",
+            "        .tags([\"accounts\", \"api\"])\n        .authenticated()\n",
+        );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    let test = std::fs::read_to_string(root.join("tests/api/accounts.rs")).unwrap();
+    assert!(test.contains(".as_user(\"test-user\")"), "{test}");
 
     // Nothing to change.
     let stdout = ok(
         &root,
-        &[
-            "add-route",
-            "listAccounts",
-            "--path",
-            "/api//accounts/",
-            "--summary",
-            "Account metadata",
-        ],
+        &["add-route", "accounts", "--summary", "Account metadata"],
     );
-    assert!(stdout.ends_with("changes: none\n"), "{stdout}");
-
-    // Another method on the same name gets its own files.
-    let stdout = ok(&root, &["add-route", "accounts", "--method", "POST"]);
     assert!(
-        stdout.contains("  - src/backend/routes/accounts_post.rs\n"),
+        stdout.contains("declaration: unchanged\n") && stdout.ends_with("changes: none\n"),
         "{stdout}"
     );
-    assert_eq!(std::fs::read_to_string(&handler).unwrap(), edited);
+
+    // An edited test is left alone, with a note.
+    let test_file = root.join("tests/api/accounts.rs");
+    let my_test = format!("{test}\n// mine\n");
+    std::fs::write(&test_file, &my_test).unwrap();
+    let stdout = ok(&root, &["add-route", "accounts", "--auth", "public"]);
+    assert!(
+        stdout.contains("note: tests/api/accounts.rs was edited, so add-route left it alone; update it for GET /api/accounts\n"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&test_file).unwrap(), my_test);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("        .public()\n")
+    );
+
+    // A declaration rewritten beyond what add-route can edit is refused, and nothing changes.
+    let by_hand = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(".summary(\"Account metadata\")", ".summary(SUMMARY)");
+    std::fs::write(&file, &by_hand).unwrap();
+    let refused = run(&root, &["add-route", "accounts", "--summary", "x"]);
+    let (out, err) = text(&refused);
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "error: Cannot update route 'accounts': the declaration in src/backend/routes/accounts.rs \
+         was changed beyond what add-route can edit (line 13: `.summary(…)` does not have literal \
+         arguments add-route can read). Edit `route()` by hand, or restore a \
+         `Route::get(\"/path\").name(…)…` chain with literal arguments.\n"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), by_hand);
+    std::fs::write(
+        &file,
+        by_hand.replace(".summary(SUMMARY)", ".summary(\"Account metadata\")"),
+    )
+    .unwrap();
+
+    // Another route on the same method and path is refused; another method is a new route.
+    let refused = run(&root, &["add-route", "list", "--path", "/api/accounts"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        text(&refused).1,
+        "error: GET /api/accounts is already declared by route 'accounts' in \
+         src/backend/routes/accounts.rs. Choose another --path or --method, or run `webstir \
+         add-route accounts` to change that route.\n"
+    );
+    let stdout = ok(
+        &root,
+        &[
+            "add-route",
+            "createAccount",
+            "--method",
+            "POST",
+            "--path",
+            "/api/accounts",
+        ],
+    );
+    assert!(
+        stdout.contains("  - src/backend/routes/create_account.rs\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -321,11 +388,7 @@ fn add_job_from_the_tutorial() {
         &pick(
             &root,
             &stdout,
-            &[
-                "src/backend/jobs/mod.rs",
-                "src/backend/jobs/nightly.job.json",
-                "src/backend/jobs/nightly.rs",
-            ],
+            &["src/backend/jobs/mod.rs", "src/backend/jobs/nightly.rs"],
         ),
     );
 
@@ -347,15 +410,24 @@ fn add_job_from_the_tutorial() {
             &root,
             &stdout,
             &[
-                "src/backend/jobs/cleanup_sessions.job.json",
+                "src/backend/jobs/cleanup_sessions.rs",
                 "src/backend/jobs/mod.rs",
             ],
         ),
     );
 
-    let again = run(&root, &["add-job", "nightly"]);
-    let (out, err) = text(&again);
-    assert_eq!(again.status.code(), Some(1));
-    assert_eq!(out, "");
-    assert_eq!(err, "error: Job 'nightly' already exists.\n");
+    // A re-run edits the declaration in place.
+    let job = root.join("src/backend/jobs/nightly.rs");
+    let before = std::fs::read_to_string(&job).unwrap();
+    let stdout = ok(&root, &["add-job", "nightly", "--schedule", "@hourly"]);
+    assert!(
+        stdout.contains("declaration: updated schedule\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&job).unwrap(),
+        before.replace(".schedule(\"0 0 * * *\")", ".schedule(\"@hourly\")")
+    );
+    let stdout = ok(&root, &["add-job", "nightly"]);
+    assert!(stdout.contains("declaration: unchanged\n"), "{stdout}");
 }
