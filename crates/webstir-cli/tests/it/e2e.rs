@@ -150,6 +150,102 @@ fn tutorial_backend_loop() {
         stderr.ends_with("error: backend build failed: cargo exited with exit status: 101\n"),
         "{stderr}"
     );
+
+    redeclare_and_test(&root, tmp.path());
+}
+
+/// Re-running `add-route` with a new summary and `--auth authenticated` changes the declaration
+/// (and the manifest, and what the server enforces) without touching the handler; the project's
+/// generated tests pass with `cargo test`, also in a copy of the project in another folder.
+fn redeclare_and_test(root: &Path, tmp: &Path) {
+    let handler = root.join("src/backend/routes/accounts.rs");
+    let source = std::fs::read_to_string(&handler).unwrap();
+    let fixed = source.replace("\nfn broken( {\n", "");
+    std::fs::write(&handler, &fixed).unwrap();
+    let handle_fn = |text: &str| text[text.find("pub async fn handle").unwrap()..].to_owned();
+
+    let stdout = ok(
+        root,
+        &[
+            "add-route",
+            "accounts",
+            "--summary",
+            "Accounts of the caller",
+            "--auth",
+            "authenticated",
+        ],
+    );
+    assert!(
+        stdout.contains("declaration: updated summary, access\n"),
+        "{stdout}"
+    );
+    let after = std::fs::read_to_string(&handler).unwrap();
+    assert_eq!(
+        handle_fn(&after),
+        handle_fn(&fixed),
+        "the handler is untouched"
+    );
+
+    let json = inspect_json(root);
+    let route = json["manifest"]["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "accounts")
+        .cloned()
+        .unwrap();
+    assert_eq!(route["summary"], "Accounts of the caller", "{route}");
+    assert_eq!(route["auth"]["mode"], "authenticated", "{route}");
+
+    // The built server enforces it: no credential, 401; the example route still answers.
+    let binary = crate::util::target_dir().join("debug/e2e-loop");
+    let mut serve = std::process::Command::new(&binary);
+    serve
+        .arg("serve")
+        .current_dir(root)
+        .env("WORKSPACE_ROOT", root)
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .stdin(std::process::Stdio::null());
+    let mut server = Followed::spawn(serve);
+    let line = server.stdout_line("API server running");
+    let event: Value = serde_json::from_str(&line).expect("a JSON log line");
+    let port = u16::try_from(event["port"].as_u64().expect("port")).unwrap();
+    assert_eq!(get(port, "/api/accounts").map(|r| r.0), Some(401));
+    assert_eq!(get(port, "/api/hello").map(|r| r.0), Some(200));
+    signal(server.child.id(), "TERM");
+    assert_eq!(server.finish().0, Some(0));
+
+    // The project, copied elsewhere, builds and its generated tests pass.
+    let copy = tmp.join("elsewhere/e2e-loop");
+    copy_tree(root, &copy);
+    let output = std::process::Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()))
+        .args(["test", "--offline", "--quiet"])
+        .current_dir(&copy)
+        .env("CARGO_TARGET_DIR", crate::util::target_dir())
+        .output()
+        .unwrap();
+    let (out, err) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("test result: ok. 2 passed"), "{out}");
+}
+
+/// Copies a project without its build state.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == ".webstir" || name == "data" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
 }
 
 /// `webstir watch`: serves, refuses a second watch and a build, restarts with the edited handler,
