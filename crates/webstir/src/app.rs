@@ -92,73 +92,16 @@ impl Server {
         config: Config,
         shutdown: crate::Shutdown,
     ) -> Result<Self, StartError> {
-        let manifest = module.manifest();
-        manifest.validate()?;
-        crate::module::check_enforced(module)?;
-        let router = Router::new(module.routes())?;
-        let mut summary = serde_json::json!({
-            "name": manifest.name,
-            "version": manifest.version,
-            "routes": manifest.routes.len(),
-            "views": manifest.views.len(),
-        });
-        if !manifest.capabilities.is_empty() {
-            summary["capabilities"] = serde_json::json!(manifest.capabilities);
-        }
-        let services = crate::services::Services::open(module, &env)?;
-        let migrate = match &services.db {
-            Some(_) if crate::services::migrate_on_start(&env, config.is_production())? => Some((
-                crate::services::migrations_dir(module, &env),
-                crate::services::migrations_table(&env)?,
-            )),
-            _ => None,
-        };
-        let metrics =
-            crate::server::metrics::Metrics::new(config.metrics_enabled, config.metrics_window);
-        #[cfg(feature = "auth")]
-        let auth = crate::auth::authenticator(&env, &services)?;
-        #[cfg(not(feature = "auth"))]
-        let auth = crate::auth::disabled(&env)?;
-        let auth_enabled = crate::auth::enabled(&auth);
-        if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
-            let auth = auth.clone();
-            tokio::spawn(async move { auth.prefetch_jwks().await });
-        }
         let addr = SocketAddr::new(config.host, config.port);
+        let Prepared {
+            app,
+            layered,
+            migrate,
+        } = prepare(module, env, config, shutdown)?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
         let addr = listener.local_addr().unwrap_or(addr);
-        let app = App {
-            router,
-            state: module.state.clone(),
-            shutdown,
-            readiness: Readiness::new(summary, services.checks()),
-            config,
-            env,
-            services,
-            started: Instant::now(),
-            auth,
-            auth_enabled,
-            metrics,
-        };
-        if app.router.len() < module.routes().len() {
-            tracing::warn!(
-                target: "webstir::app",
-                "{} route(s) have no handler and are not mounted",
-                module.routes().len() - app.router.len()
-            );
-        }
-        let app = Arc::new(app);
-        let layered = (!module.layers.is_empty()).then(|| {
-            let mut service: crate::handler::RouteService = tower::util::BoxCloneSyncService::new(
-                crate::server::service::AppService(app.clone()),
-            );
-            for layer in &module.layers {
-                service = layer(service);
-            }
-            service
-        });
         Ok(Self {
             app,
             layered,
@@ -216,31 +159,13 @@ impl Server {
             listener,
             shutdown,
         ));
-        if let (Some((dir, table)), Some(db)) = (migrate, app.services.db.as_ref()) {
-            let mut out = Vec::new();
-            // System migrations (framework tables) first, then the app's own.
-            let result = match crate::services::apply_system(db).await {
-                Err(err) => Err(err),
-                Ok(_) if !dir.is_dir() => Ok(()),
-                Ok(_) => webstir_db::migrate::run(
-                    db,
-                    &dir,
-                    &table,
-                    webstir_db::migrate::MigrateCommand::Up { steps: None },
-                    &mut out,
-                )
-                .await
-                .map(|_| ()),
-            };
-            for line in String::from_utf8_lossy(&out).lines() {
-                tracing::info!(target: "webstir::migrate", "{line}");
-            }
-            if let Err(err) = result {
-                tracing::error!(target: "webstir::migrate", error = %crate::services::error_chain(&err), "migrations failed; stopping");
-                let _ = stop_tx.send(());
-                let _ = serving.await;
-                return Err(StartError::Migrate(err));
-            }
+        if let (Some((dir, table)), Some(db)) = (migrate, app.services.db.as_ref())
+            && let Err(err) = migrate_at_start(db, &dir, &table).await
+        {
+            tracing::error!(target: "webstir::migrate", error = %crate::services::error_chain(&err), "migrations failed; stopping");
+            let _ = stop_tx.send(());
+            let _ = serving.await;
+            return Err(StartError::Migrate(err));
         }
         app.readiness.set_ready();
         let url = format!("http://{addr}");
@@ -265,6 +190,119 @@ impl Server {
         tracing::info!(target: "webstir::app", "server stopped");
         Ok(())
     }
+}
+
+/// A module turned into the app `serve` runs — validated, services open, auth configured, module
+/// layers applied — but not bound to a socket. [`Server`] binds it; the test kit
+/// (`webstir::testing`) calls it in-process.
+pub(crate) struct Prepared {
+    pub(crate) app: Arc<App>,
+    /// The module's tower layers around the whole pipeline, when it has any.
+    pub(crate) layered: Option<crate::handler::RouteService>,
+    /// Where the app's migrations are and their history table, when they run at start.
+    pub(crate) migrate: Option<(std::path::PathBuf, String)>,
+}
+
+/// Validate `module` and build the app that serves it (everything [`Server::bind`] does but bind).
+pub(crate) fn prepare(
+    module: &Module,
+    env: Env,
+    config: Config,
+    shutdown: crate::Shutdown,
+) -> Result<Prepared, StartError> {
+    let manifest = module.manifest();
+    manifest.validate()?;
+    crate::module::check_enforced(module)?;
+    let router = Router::new(module.routes())?;
+    let mut summary = serde_json::json!({
+        "name": manifest.name,
+        "version": manifest.version,
+        "routes": manifest.routes.len(),
+        "views": manifest.views.len(),
+    });
+    if !manifest.capabilities.is_empty() {
+        summary["capabilities"] = serde_json::json!(manifest.capabilities);
+    }
+    let services = crate::services::Services::open(module, &env)?;
+    let migrate = match &services.db {
+        Some(_) if crate::services::migrate_on_start(&env, config.is_production())? => Some((
+            crate::services::migrations_dir(module, &env),
+            crate::services::migrations_table(&env)?,
+        )),
+        _ => None,
+    };
+    let metrics =
+        crate::server::metrics::Metrics::new(config.metrics_enabled, config.metrics_window);
+    #[cfg(feature = "auth")]
+    let auth = crate::auth::authenticator(&env, &services)?;
+    #[cfg(not(feature = "auth"))]
+    let auth = crate::auth::disabled(&env)?;
+    let auth_enabled = crate::auth::enabled(&auth);
+    if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
+        let auth = auth.clone();
+        tokio::spawn(async move { auth.prefetch_jwks().await });
+    }
+    let app = App {
+        router,
+        state: module.state.clone(),
+        shutdown,
+        readiness: Readiness::new(summary, services.checks()),
+        config,
+        env,
+        services,
+        started: Instant::now(),
+        auth,
+        auth_enabled,
+        metrics,
+    };
+    if app.router.len() < module.routes().len() {
+        tracing::warn!(
+            target: "webstir::app",
+            "{} route(s) have no handler and are not mounted",
+            module.routes().len() - app.router.len()
+        );
+    }
+    let app = Arc::new(app);
+    let layered = (!module.layers.is_empty()).then(|| {
+        let mut service: crate::handler::RouteService =
+            tower::util::BoxCloneSyncService::new(crate::server::service::AppService(app.clone()));
+        for layer in &module.layers {
+            service = layer(service);
+        }
+        service
+    });
+    Ok(Prepared {
+        app,
+        layered,
+        migrate,
+    })
+}
+
+/// The start-up migrations: system migrations (framework tables) first, then the app's own from
+/// `dir` (when it exists), each applied line logged under `webstir::migrate`.
+pub(crate) async fn migrate_at_start(
+    db: &webstir_db::Db,
+    dir: &std::path::Path,
+    table: &str,
+) -> Result<(), webstir_db::migrate::Error> {
+    let mut out = Vec::new();
+    let result = match crate::services::apply_system(db).await {
+        Err(err) => Err(err),
+        Ok(_) if !dir.is_dir() => Ok(()),
+        Ok(_) => webstir_db::migrate::run(
+            db,
+            dir,
+            table,
+            webstir_db::migrate::MigrateCommand::Up { steps: None },
+            &mut out,
+        )
+        .await
+        .map(|_| ()),
+    };
+    for line in String::from_utf8_lossy(&out).lines() {
+        tracing::info!(target: "webstir::migrate", "{line}");
+    }
+    result
 }
 
 /// The app binary's command line.

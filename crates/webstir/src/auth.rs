@@ -471,7 +471,7 @@ pub(crate) async fn run_cli(args: AuthArgs, env: &Env, services: &Services) -> R
 }
 
 #[cfg(feature = "auth")]
-fn sign_hs256(claims: &serde_json::Value, secret: &str) -> Result<String, String> {
+pub(crate) fn sign_hs256(claims: &serde_json::Value, secret: &str) -> Result<String, String> {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         claims,
@@ -481,6 +481,6 @@ fn sign_hs256(claims: &serde_json::Value, secret: &str) -> Result<String, String
 }
 
 #[cfg(not(feature = "auth"))]
-fn sign_hs256(_claims: &serde_json::Value, _secret: &str) -> Result<String, String> {
+pub(crate) fn sign_hs256(_claims: &serde_json::Value, _secret: &str) -> Result<String, String> {
     Err("`auth token` needs webstir's `auth` feature; enable it (webstir = { features = [\"auth\"] })".to_owned())
 }

@@ -124,17 +124,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 conn: &conn,
                 started: &app.started,
             };
-            match layered {
-                None => Ok(app.handle(req).await),
-                Some(service) => {
-                    let req = req.map(axum::body::Body::new);
-                    let response = match tower::ServiceExt::oneshot(service, req).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    };
-                    Ok(response.map(Body::Any))
-                }
-            }
+            Ok(app.dispatch(layered, req).await)
         })
     }
 }
@@ -146,8 +136,63 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl App {
-    fn expose_errors(&self) -> bool {
+    pub(crate) fn expose_errors(&self) -> bool {
         !self.config.is_production()
+    }
+
+    /// One request through the module's layers (when it has any) and the pipeline: what every
+    /// connection calls, and what the test kit calls without a socket.
+    pub(crate) async fn dispatch<B>(
+        self: &Arc<Self>,
+        layered: Option<crate::handler::RouteService>,
+        req: Request<B>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        match layered {
+            None => self.handle(req).await,
+            Some(service) => {
+                let req = req.map(axum::body::Body::new);
+                let response = match tower::ServiceExt::oneshot(service, req).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                response.map(Body::Any)
+            }
+        }
+    }
+
+    /// Whether the route's access rule has to look at this request's credentials.
+    pub(crate) fn needs_check(
+        &self,
+        requirement: &webstir_auth::Requirement,
+        headers: &http::HeaderMap,
+        query: Option<&str>,
+    ) -> bool {
+        !requirement.is_public()
+            || (self.auth_enabled && crate::auth::has_credential(headers, query))
+    }
+
+    /// The route's access rule applied to the request's credentials (when [`App::needs_check`]),
+    /// before its body is read.
+    pub(crate) async fn gate(
+        &self,
+        requirement: &webstir_auth::Requirement,
+        headers: &http::HeaderMap,
+        query: Option<&str>,
+        span: &tracing::Span,
+    ) -> crate::auth::Gate {
+        let outcome = if self.auth_enabled {
+            self.auth
+                .authenticate(headers, query)
+                .instrument(span.clone())
+                .await
+        } else {
+            webstir_auth::AuthOutcome::Anonymous
+        };
+        crate::auth::decide(requirement, outcome)
     }
 
     pub(crate) async fn handle<B>(self: &Arc<Self>, req: Request<B>) -> Response<Body>
@@ -250,18 +295,11 @@ impl App {
 
         // The access rule is decided before a byte of the body is read (and before `100 Continue`).
         let mut auth = None;
-        let needs_check = !route.requirement.is_public()
-            || (self.auth_enabled && crate::auth::has_credential(req.headers(), req.uri().query()));
-        if needs_check {
-            let outcome = if self.auth_enabled {
-                self.auth
-                    .authenticate(req.headers(), req.uri().query())
-                    .instrument(span.clone())
-                    .await
-            } else {
-                webstir_auth::AuthOutcome::Anonymous
-            };
-            match crate::auth::decide(&route.requirement, outcome) {
+        if self.needs_check(&route.requirement, req.headers(), req.uri().query()) {
+            match self
+                .gate(&route.requirement, req.headers(), req.uri().query(), &span)
+                .await
+            {
                 crate::auth::Gate::Allow(context) => auth = context,
                 crate::auth::Gate::Deny(err) => {
                     tracing::warn!(target: "webstir::security", parent: &span, status = err.status().as_u16(), "request denied by the route's access rule");

@@ -4,4 +4,5 @@ mod database;
 mod http;
 mod jobs;
 mod request_model;
+mod testing;
 mod util;
