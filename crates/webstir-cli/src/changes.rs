@@ -72,6 +72,11 @@ impl Changes {
         Ok(self.root.join(rel))
     }
 
+    /// Records `rel` as changed (a file removed, for instance).
+    pub(crate) fn record(&mut self, rel: &str) {
+        self.paths.insert(rel.to_owned());
+    }
+
     /// The changed paths, sorted.
     pub(crate) fn list(&self) -> Vec<String> {
         self.paths.iter().cloned().collect()

@@ -121,6 +121,48 @@ impl JobDecl {
     }
 }
 
+/// Converts an older project's `NAME.job.json` files into `job()` declarations in `NAME.rs` and
+/// removes the JSON.
+///
+/// # Errors
+/// A definition that does not parse, a module that already declares `job()`, or a failed write.
+pub(crate) fn convert_json(root: &Path, changes: &mut Changes) -> Result<()> {
+    let dir = root.join(JOBS_DIR);
+    for (stem, path) in registry::files_with_suffix(&dir, ".job.json")? {
+        let rel = format!("{JOBS_DIR}/{stem}.job.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {rel}"))?;
+        let def: webstir_manifest::JobDefinition = serde_json::from_str(&text)
+            .with_context(|| format!("{rel} is not a valid job definition; fix or delete it"))?;
+        let decl = JobDecl {
+            name: def.name.clone(),
+            schedule: def.schedule.clone(),
+            description: def.description.clone(),
+            priority: def.priority.clone(),
+        };
+        let (rs, file) = registry::module_file(&dir, JOBS_DIR, &stem);
+        let code = std::fs::read_to_string(&file).unwrap_or_default();
+        let code = if code.is_empty() {
+            templates::rustfmt(templates::render(
+                "job/job.rs.jinja",
+                &serde_json::json!({ "name": decl.name, "declaration": decl.render() }),
+            )?)
+        } else {
+            if !matches!(decl::find(&code, "job", "Job"), Ok(Found::Missing)) {
+                bail!("{rel}: {rs} already has a `job()` function; delete the JSON file");
+            }
+            format!(
+                "{code}\n/// Name, schedule, description and priority of the job (converted from its \
+                 former `.job.json`).\npub fn job() -> webstir::Job {{\n{}\n}}\n",
+                decl.render().replacen("    Job::", "    webstir::Job::", 1)
+            )
+        };
+        changes.write(&rs, &code)?;
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove {rel}"))?;
+        changes.record(&rel);
+    }
+    Ok(())
+}
+
 /// A validated `add-job` request.
 #[derive(Debug, Clone)]
 pub(crate) struct JobPlan {
@@ -212,6 +254,7 @@ pub(crate) fn apply(
     plan: &JobPlan,
     changes: &mut Changes,
 ) -> Result<Option<Vec<&'static str>>> {
+    convert_json(root, changes)?;
     let files = scan(root)?;
     let existing = files.iter().find(|(stem, f)| match &f.decl {
         Ok(d) => d.name == plan.name,

@@ -120,6 +120,7 @@ fn declaring(
 /// # Errors
 /// When the folder or a file cannot be read, or a write fails.
 pub(crate) fn sync_routes(root: &Path, changes: &mut Changes) -> Result<()> {
+    routes::convert_json(root, changes)?;
     sync_folder(
         root,
         changes,
@@ -135,6 +136,7 @@ pub(crate) fn sync_routes(root: &Path, changes: &mut Changes) -> Result<()> {
 /// # Errors
 /// As [`sync_routes`].
 pub(crate) fn sync_jobs(root: &Path, changes: &mut Changes) -> Result<()> {
+    crate::jobs::convert_json(root, changes)?;
     sync_folder(
         root,
         changes,

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use webstir_manifest::{HttpMethod, SchemaReference, check_route_path, route_key};
+use webstir_manifest::{HttpMethod, RouteDefinition, SchemaReference, check_route_path, route_key};
 
 use crate::changes::Changes;
 use crate::decl::{self, Chain, Found, KeyEdit};
@@ -350,6 +350,146 @@ impl RouteDecl {
         }
         Ok((d, at))
     }
+}
+
+impl RouteDecl {
+    /// The declaration of a route kept in an older project's `NAME.route.json`.
+    ///
+    /// # Errors
+    /// The keys a Rust declaration written by the CLI cannot carry (sessions, hooks, …).
+    pub(crate) fn from_definition(def: &RouteDefinition) -> Result<Self, String> {
+        use webstir_manifest::{AccessMode, FormContentType, FragmentMode, Interaction};
+        let mut unsupported = Vec::new();
+        if def.session.is_some() {
+            unsupported.push("session");
+        }
+        if def.flash.is_some() {
+            unsupported.push("flash");
+        }
+        if !def.request_hooks.is_empty() {
+            unsupported.push("requestHooks");
+        }
+        if !def.errors.is_empty() {
+            unsupported.push("errors");
+        }
+        if def.render_mode.is_some() || !def.static_paths.is_empty() || def.ssg.is_some() {
+            unsupported.push("renderMode/staticPaths/ssg");
+        }
+        if let Some(form) = &def.form
+            && (form.csrf == Some(true)
+                || form.session.is_some()
+                || form.flash.is_some()
+                || !matches!(form.content_type, None | Some(FormContentType::UrlEncoded)))
+        {
+            unsupported.push("form (beyond urlencoded)");
+        }
+        if let Some(output) = &def.output
+            && (output.redirect.is_some()
+                || output.fragment.is_some()
+                || output.responses.is_some())
+        {
+            unsupported.push("output (redirect/fragment/responses)");
+        }
+        if !unsupported.is_empty() {
+            return Err(unsupported.join(", "));
+        }
+        let mut d = Self::new(&def.name);
+        d.method = def.method;
+        d.path.clone_from(&def.path);
+        d.summary.clone_from(&def.summary);
+        d.description.clone_from(&def.description);
+        d.tags.clone_from(&def.tags);
+        if let Some(rule) = &def.auth {
+            d.access = Some(match rule.mode {
+                AccessMode::Service => Access::Service,
+                AccessMode::Authenticated => Access::Authenticated,
+                _ => Access::Public,
+            });
+            d.scopes.clone_from(&rule.scopes);
+            d.roles.clone_from(&rule.roles);
+        }
+        d.interaction = def.interaction.map(|i| match i {
+            Interaction::Navigation => "Navigation",
+            _ => "Mutation",
+        });
+        d.form_urlencoded = def.form.is_some();
+        d.fragment = def.fragment.as_ref().map(|f| Fragment {
+            target: f.target.clone(),
+            selector: f.selector.clone(),
+            mode: f.mode.map(|m| match m {
+                FragmentMode::Append => "Append",
+                FragmentMode::Prepend => "Prepend",
+                _ => "Replace",
+            }),
+        });
+        if let Some(input) = &def.input {
+            for (i, schema) in [&input.params, &input.query, &input.body, &input.headers]
+                .into_iter()
+                .enumerate()
+            {
+                d.schemas[i] = schema.as_ref().map(ToString::to_string);
+            }
+        }
+        if let Some(output) = &def.output {
+            d.schemas[4] = output.body.as_ref().map(ToString::to_string);
+            d.schemas[5] = output.headers.as_ref().map(ToString::to_string);
+            d.response_status = output.status;
+        }
+        Ok(d)
+    }
+
+    /// The declaration as a function to append to a handler file, with full paths so the file
+    /// needs no new `use`.
+    pub(crate) fn render_function(&self) -> String {
+        format!(
+            "\n/// Method, path and metadata of the route (converted from its former `.route.json`).\n\
+             pub fn route() -> webstir::Route {{\n{}\n}}\n",
+            self.render()
+                .replacen("    Route::", "    webstir::Route::", 1)
+        )
+    }
+}
+
+/// Converts an older project's `NAME.route.json` files into `route()` declarations in `NAME.rs`
+/// and removes the JSON (a project converted once stays converted). Returns what it did.
+///
+/// # Errors
+/// A definition that does not parse or cannot be written in Rust by the CLI (the file is left
+/// as it is, with the keys to move by hand), or a failed write.
+pub(crate) fn convert_json(root: &Path, changes: &mut Changes) -> Result<()> {
+    let dir = root.join(ROUTES_DIR);
+    for (stem, path) in registry::files_with_suffix(&dir, ".route.json")? {
+        let rel = format!("{ROUTES_DIR}/{stem}.route.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {rel}"))?;
+        let def: RouteDefinition = serde_json::from_str(&text)
+            .with_context(|| format!("{rel} is not a valid route definition; fix or delete it"))?;
+        let decl = RouteDecl::from_definition(&def).map_err(|keys| {
+            anyhow::anyhow!(
+                "{rel}: routes are declared in Rust now, and this definition has keys the CLI \
+                 cannot convert ({keys}); write `pub fn route() -> Route` in {ROUTES_DIR}/{stem}.rs \
+                 by hand and delete the JSON file"
+            )
+        })?;
+        let rs = format!("{ROUTES_DIR}/{stem}.rs");
+        let handler = std::fs::read_to_string(root.join(&rs)).unwrap_or_default();
+        if !matches!(decl::find(&handler, "route", "Route"), Ok(Found::Missing))
+            && !handler.is_empty()
+        {
+            bail!("{rel}: {rs} already has a `route()` function; delete the JSON file");
+        }
+        let code = if handler.is_empty() {
+            templates::rustfmt(templates::render(
+                "route/route.rs.jinja",
+                &serde_json::json!({ "name": decl.name, "declaration": decl.render() }),
+            )?)
+        } else {
+            format!("{handler}{}", decl.render_function())
+        };
+        changes.write(&rs, &code)?;
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove {rel}"))?;
+        changes.record(&rel);
+    }
+    Ok(())
 }
 
 /// A checked `add-route` request: every value given is valid. Merged with the declaration in the
@@ -760,6 +900,7 @@ pub(crate) enum Outcome {
 /// A declaration the CLI cannot edit, another route with the same method and path, a file name
 /// taken by a module that is not this route, or a failed write.
 pub(crate) fn apply(root: &Path, plan: &RoutePlan, changes: &mut Changes) -> Result<Applied> {
+    convert_json(root, changes)?;
     let files = scan(root)?;
     let existing = files.iter().find(|f| match &f.decl {
         Ok(d) => d.name == plan.name,
@@ -936,6 +1077,9 @@ fn test_stub(root: &Path, stem: &str, decl: &RouteDecl) -> Result<String> {
         }
         Access::Service => caller.push_str("\n        .as_service()"),
     }
+    if decl.form_urlencoded {
+        caller.push_str("\n        .form(&[(\"example\", \"1\")])");
+    }
     templates::render(
         "route/test.rs.jinja",
         &serde_json::json!({
@@ -986,4 +1130,102 @@ pub(crate) fn sync_tests(root: &Path, changes: &mut Changes) -> Result<()> {
     )?;
     changes.write(&format!("{TESTS_DIR}/main.rs"), &text)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(name: &str, edit: impl FnOnce(&mut RouteRequest)) -> Result<RoutePlan> {
+        let mut req = RouteRequest {
+            name: name.into(),
+            ..RouteRequest::default()
+        };
+        edit(&mut req);
+        RoutePlan::resolve(&req)
+    }
+
+    #[test]
+    fn defaults_and_rendering() {
+        let d = plan("listAccounts", |_| {}).unwrap().merge(None).unwrap();
+        assert_eq!(d.target(), "GET /api/listAccounts");
+        assert_eq!(
+            d.render(),
+            "    Route::get(\"/api/listAccounts\")\n        .name(\"listAccounts\")\n        .handler(handle)"
+        );
+        let d = plan("a", |r| r.path = Some("api/items/:id".into()))
+            .unwrap()
+            .merge(None)
+            .unwrap();
+        assert_eq!(d.path, "/api/items/:id");
+    }
+
+    #[test]
+    fn a_rerun_keeps_what_it_is_not_given_and_clears_what_is_given_empty() {
+        let first = plan("a", |r| {
+            r.summary = Some("S".into());
+            r.tags = Some("x, y, X".into());
+            r.scopes = Some("read".into());
+        })
+        .unwrap()
+        .merge(None)
+        .unwrap();
+        assert_eq!(first.tags, ["x", "y"]);
+        assert_eq!(first.effective_access(), Access::Authenticated);
+        assert_eq!(first.call("access"), None, "scopes imply authenticated");
+
+        let second = plan("a", |r| r.description = Some("D".into()))
+            .unwrap()
+            .merge(Some(&first))
+            .unwrap();
+        assert_eq!(second.summary.as_deref(), Some("S"));
+        assert_eq!(second.scopes, ["read"]);
+        assert_eq!(second.description.as_deref(), Some("D"));
+
+        let third = plan("a", |r| {
+            r.summary = Some("  ".into());
+            r.auth = Some("public".into());
+        })
+        .unwrap()
+        .merge(Some(&second))
+        .unwrap();
+        assert_eq!(third.summary, None);
+        assert!(third.scopes.is_empty(), "public drops scopes");
+        assert_eq!(third.call("access").as_deref(), Some(".public()"));
+
+        let err = plan("a", |r| r.roles = Some("admin".into()))
+            .unwrap()
+            .merge(Some(&RouteDecl {
+                access: Some(Access::Service),
+                ..first.clone()
+            }))
+            .unwrap_err();
+        assert!(err.to_string().contains("service-only"), "{err}");
+    }
+
+    #[test]
+    fn read_round_trips_what_render_writes() {
+        let d = plan("a", |r| {
+            r.method = Some("patch".into());
+            r.summary = Some("He said \"hi\"\\n".into());
+            r.auth = Some("service".into());
+            r.interaction = Some("navigation".into());
+            r.form_urlencoded = true;
+            r.fragment_target = Some("t".into());
+            r.fragment_mode = Some("append".into());
+            r.body_schema = Some("json-schema:Body@b.json".into());
+            r.response_schema = Some("Out".into());
+            r.response_status = Some("202".into());
+        })
+        .unwrap()
+        .merge(None)
+        .unwrap();
+        let file = format!("fn route() -> Route {{\n{}\n}}\n", d.render());
+        let Ok(Found::Chain(chain)) = decl::find(&file, "route", "Route") else {
+            panic!("{file}");
+        };
+        let (read, at) = RouteDecl::read(&chain).unwrap();
+        assert_eq!(read, d);
+        assert_eq!(at.iter().flatten().count(), 9);
+    }
 }

@@ -76,7 +76,7 @@ impl Route {
 
     method_ctor!(get => Get, post => Post, put => Put, patch => Patch, delete => Delete, head => Head, options => Options);
 
-    /// A route from a full definition (for example one kept beside a handler by `webstir add-route`).
+    /// A route from a full definition (the contract type; the builder methods are the usual way).
     pub fn from_definition(definition: RouteDefinition) -> Self {
         Self {
             definition,
@@ -84,15 +84,6 @@ impl Route {
             layers: Vec::new(),
             invalid: Vec::new(),
         }
-    }
-
-    /// A route from its definition as JSON (the `NAME.route.json` files `webstir add-route` writes).
-    /// Parsing happens here, not in the app's crate, so apps do not instantiate serde code for it.
-    ///
-    /// # Errors
-    /// The JSON error when the text is not a route definition.
-    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(json).map(Self::from_definition)
     }
 
     /// The definition as it appears in the manifest.
@@ -419,14 +410,6 @@ impl Job {
             definition,
             handler: None,
         }
-    }
-
-    /// A job from its definition as JSON (the `NAME.job.json` files `webstir add-job` writes).
-    ///
-    /// # Errors
-    /// The JSON error when the text is not a job definition.
-    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(json).map(Self::from_definition)
     }
 
     /// The definition as it appears in the manifest.

@@ -431,3 +431,70 @@ fn add_job_from_the_tutorial() {
     let stdout = ok(&root, &["add-job", "nightly"]);
     assert!(stdout.contains("declaration: unchanged\n"), "{stdout}");
 }
+
+#[test]
+fn json_definitions_of_older_projects_become_rust_declarations() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    let routes = root.join("src/backend/routes");
+    let jobs = root.join("src/backend/jobs");
+    // The files an older `add-route`/`add-job` wrote.
+    std::fs::write(
+        routes.join("accounts.route.json"),
+        r#"{"name":"listAccounts","method":"GET","path":"/api/accounts","summary":"List accounts","tags":["accounts"],"auth":{"mode":"authenticated","scopes":["accounts:read"]}}"#,
+    )
+    .unwrap();
+    let old_handler = "use webstir::{Ctx, Reply, Result};\n\n/// Answers the route.\npub(crate) async fn handle(ctx: Ctx) -> Result<Reply> {\n    Ok(Reply::text(ctx.route_name()))\n}\n";
+    std::fs::write(routes.join("accounts.rs"), old_handler).unwrap();
+    std::fs::write(
+        jobs.join("nightly.job.json"),
+        r#"{"name":"nightly","schedule":"0 0 * * *","priority":"high"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        jobs.join("nightly.rs"),
+        "use webstir::{JobContext, Result};\n\npub(crate) async fn run(_ctx: JobContext) -> Result<()> {\n    Ok(())\n}\n",
+    )
+    .unwrap();
+
+    let stdout = ok(
+        &root,
+        &["add-route", "listAccounts", "--summary", "Accounts"],
+    );
+    assert!(
+        stdout.contains("declaration: updated summary\n"),
+        "{stdout}"
+    );
+    assert!(!routes.join("accounts.route.json").exists());
+    let converted = std::fs::read_to_string(routes.join("accounts.rs")).unwrap();
+    assert!(converted.starts_with(old_handler), "{converted}");
+    assert!(
+        converted.ends_with(
+            "pub fn route() -> webstir::Route {\n    webstir::Route::get(\"/api/accounts\")\n        \
+             .name(\"listAccounts\")\n        .summary(\"Accounts\")\n        .tags([\"accounts\"])\n        \
+             .authenticated()\n        .scopes([\"accounts:read\"])\n        .handler(handle)\n}\n"
+        ),
+        "{converted}"
+    );
+    // The build converts the job; the project builds, and its manifest has both, as declared.
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&root, &["backend-inspect", "--json"])).unwrap();
+    assert!(!jobs.join("nightly.job.json").exists());
+    let job = std::fs::read_to_string(jobs.join("nightly.rs")).unwrap();
+    assert!(
+        job.ends_with(
+            "pub fn job() -> webstir::Job {\n    webstir::Job::new(\"nightly\")\n        \
+             .schedule(\"0 0 * * *\")\n        .priority_label(\"high\")\n        .run(run)\n}\n"
+        ),
+        "{job}"
+    );
+
+    let route = &json["manifest"]["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "listAccounts")
+        .cloned()
+        .unwrap();
+    assert_eq!(route["auth"]["scopes"][0], "accounts:read", "{route}");
+    assert_eq!(json["manifest"]["jobs"][0]["priority"], "high");
+}
