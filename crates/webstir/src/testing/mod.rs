@@ -254,6 +254,17 @@ impl TestApp {
         self.request(http::Method::DELETE, path)
     }
 
+    /// A `HEAD` request (answered by the `GET` route when there is no `HEAD` one; the body is
+    /// dropped, as on the wire).
+    pub fn head(&self, path: impl Into<String>) -> TestRequest<'_> {
+        self.request(http::Method::HEAD, path)
+    }
+
+    /// An `OPTIONS` request.
+    pub fn options(&self, path: impl Into<String>) -> TestRequest<'_> {
+        self.request(http::Method::OPTIONS, path)
+    }
+
     /// The app's database, to seed or inspect it (the same `Db` handlers get from `ctx.db()`).
     ///
     /// # Panics

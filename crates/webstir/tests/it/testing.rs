@@ -137,6 +137,13 @@ async fn routes_answer_in_process_with_the_runtime_envelopes() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.json()["error"], "not_found");
 
+    let res = app.head("/api/hello").send().await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text(), "");
+
+    let res = app.options("/api/hello").send().await;
+    assert_eq!(res.status(), 204);
+
     let res = app.put("/api/hello").send().await;
     assert_eq!(res.status(), 405);
     assert_eq!(res.header("allow"), Some("GET"));
