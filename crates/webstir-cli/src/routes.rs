@@ -906,10 +906,19 @@ pub(crate) fn apply(root: &Path, plan: &RoutePlan, changes: &mut Changes) -> Res
         Ok(d) => d.name == plan.name,
         Err(_) => f.stem == plan.stem,
     });
-    let applied = match existing {
+    let mut applied = match existing {
         Some(file) => update(root, plan, file, &files, changes)?,
         None => create(root, plan, &files, changes)?,
     };
+    let registry_text =
+        std::fs::read_to_string(root.join(ROUTES_DIR).join("mod.rs")).unwrap_or_default();
+    if matches!(applied.outcome, Outcome::Created) && !registry::is_generated(&registry_text) {
+        applied.notes.push(format!(
+            "{ROUTES_DIR}/mod.rs is hand-written, so add-route left it alone: declare `pub mod {};` \
+             there and add `.route(routes::{}::route())` to your module",
+            plan.stem, plan.stem
+        ));
+    }
     registry::sync_routes(root, changes)?;
     sync_tests(root, changes)?;
     Ok(applied)
@@ -1120,7 +1129,8 @@ pub(crate) fn crate_name(root: &Path) -> Result<String> {
 /// When the folder cannot be read or the write fails.
 pub(crate) fn sync_tests(root: &Path, changes: &mut Changes) -> Result<()> {
     let dir = root.join(TESTS_DIR);
-    if !dir.is_dir() {
+    let previous = std::fs::read_to_string(dir.join("main.rs")).unwrap_or_default();
+    if !dir.is_dir() || !registry::is_generated(&previous) {
         return Ok(());
     }
     let modules = registry::modules(&dir)?;

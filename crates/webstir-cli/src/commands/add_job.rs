@@ -47,11 +47,24 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         Some(keys) if keys.is_empty() => "unchanged".to_owned(),
         Some(keys) => format!("updated {}", keys.join(", ")),
     };
-    Report::new("add-job")
+    let mut report = Report::new("add-job")
         .field("target", &plan.name)
-        .field("declaration", declaration)
-        .field("root", ws.root.display())
-        .changes(changes.list())
-        .print()?;
+        .field("declaration", declaration.clone())
+        .field("root", ws.root.display());
+    let registry = std::fs::read_to_string(ws.root.join(crate::workspace::JOBS_DIR).join("mod.rs"))
+        .unwrap_or_default();
+    if declaration == "created" && !crate::registry::is_generated(&registry) {
+        report = report.field(
+            "note",
+            format!(
+                "{}/mod.rs is hand-written, so add-job left it alone: declare `pub mod {};` there \
+                 and add `.job(jobs::{}::job())` to your module",
+                crate::workspace::JOBS_DIR,
+                plan.stem,
+                plan.stem
+            ),
+        );
+    }
+    report.changes(changes.list()).print()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -498,3 +498,54 @@ fn json_definitions_of_older_projects_become_rust_declarations() {
     assert_eq!(route["auth"]["scopes"][0], "accounts:read", "{route}");
     assert_eq!(json["manifest"]["jobs"][0]["priority"], "high");
 }
+
+#[test]
+fn hand_written_registries_are_left_alone() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    let registry = root.join("src/backend/routes/mod.rs");
+    let mine = "//! My routes.\n\npub mod hello;\n\npub fn register(module: webstir::Module) -> webstir::Module {\n    module.route(hello::route())\n}\n";
+    std::fs::write(&registry, mine).unwrap();
+    let stdout = ok(&root, &["add-route", "status"]);
+    assert!(
+        stdout.contains(
+            "note: src/backend/routes/mod.rs is hand-written, so add-route left it alone: declare \
+             `pub mod status;` there and add `.route(routes::status::route())` to your module\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&registry).unwrap(), mine);
+    assert!(root.join("src/backend/routes/status.rs").is_file());
+}
+
+#[test]
+fn the_accounts_example_is_a_cli_project() {
+    // Its module table is hand-written in module.rs; the CLI builds and inspects it as it is.
+    let example = source_dir().join("examples/accounts");
+    let sources = tree(&example.join("src"));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&example, &["backend-inspect", "--json"])).unwrap();
+    assert_eq!(json["manifest"]["name"], "@demo/accounts");
+    let routes: Vec<&str> = json["manifest"]["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "listAccounts",
+            "createAccount",
+            "getAccount",
+            "deleteAccount",
+            "welcome",
+            "greeting"
+        ]
+    );
+    assert_eq!(json["manifest"]["jobs"][0]["name"], "nightly");
+    assert_eq!(
+        tree(&example.join("src")),
+        sources,
+        "the CLI changed the example's sources"
+    );
+}
