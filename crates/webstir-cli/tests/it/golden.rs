@@ -434,7 +434,10 @@ fn add_job_from_the_tutorial() {
 
 #[test]
 fn json_definitions_of_older_projects_become_rust_declarations() {
-    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    // Its own package name: it builds, and built binaries share one target folder.
+    let tmp = tempfile::tempdir().unwrap();
+    ok(tmp.path(), &["init", "converted-backend", "--server-only"]);
+    let root = tmp.path().join("converted-backend");
     let routes = root.join("src/backend/routes");
     let jobs = root.join("src/backend/jobs");
     // The files an older `add-route`/`add-job` wrote.

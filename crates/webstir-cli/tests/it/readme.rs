@@ -11,6 +11,9 @@
 //!   verbatim. A snippet with a `fn main(` line (also `async fn main(`) is complete as is; any other
 //!   must be a list of items and gets `fn main() {}` appended. Nothing is prepended, so line L of
 //!   `readme_N.rs` is README line `fence + L`, and failures show README line numbers.
+//! * A snippet with a `#[tokio::test]` line is a test of the user's app: it becomes
+//!   `tests/readme_N.rs` (checked with the project's dev-dependencies), with the README project's
+//!   crate name `my_backend` standing for the scaffolded project's.
 //! * Dependencies: the project has what `webstir init` writes, plus whatever the README itself tells
 //!   users to add with `cargo add …` (in an inline code span or a shell block), run the same way
 //!   with `--offline` (so only versions already in the workspace's `Cargo.lock` can resolve).
@@ -145,7 +148,8 @@ fn cargo_adds(markdown: &str) -> Vec<(usize, String)> {
 /// (src/bin/readme_N.rs:L:C)`.
 fn to_readme_lines(output: &str, snippets: &[(usize, &Block)]) -> String {
     let mut out = String::with_capacity(output.len());
-    let mut rest = output;
+    let output = output.replace("tests/readme_", "src/bin/readme_");
+    let mut rest = output.as_str();
     while let Some(at) = rest.find("src/bin/readme_") {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
@@ -202,6 +206,8 @@ fn errors_by_snippet(stderr: &str) -> Vec<(usize, String)> {
             let owner = d
                 .split("src/bin/readme_")
                 .nth(1)
+                .or_else(|| d.split("tests/readme_").nth(1))
+                .or_else(|| d.split("(test \"readme_").nth(1))
                 .or_else(|| d.split("(bin \"readme_").nth(1))
                 .and_then(|rest| {
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -247,7 +253,13 @@ fn readme_rust_snippets_compile() {
 
     let bin_dir = root.join("src/bin");
     std::fs::create_dir_all(&bin_dir).unwrap();
+    let is_test = |block: &Block| block.body.lines().any(|l| l.trim() == "#[tokio::test]");
     for (n, block) in &snippets {
+        if is_test(block) {
+            let source = block.body.replace("my_backend::", "readme_snippets::");
+            std::fs::write(root.join(format!("tests/readme_{n}.rs")), source).unwrap();
+            continue;
+        }
         let mut source = block.body.clone();
         if !has_main(&source) {
             source.push_str("fn main() {}\n");
@@ -257,8 +269,9 @@ fn readme_rust_snippets_compile() {
 
     let mut check = cargo(&root);
     check.args(["check", "--keep-going", "--offline", "--color", "never"]);
-    for (n, _) in &snippets {
-        check.args(["--bin", &format!("readme_{n}")]);
+    for (n, block) in &snippets {
+        let kind = if is_test(block) { "--test" } else { "--bin" };
+        check.args([kind, &format!("readme_{n}")]);
     }
     let started = std::time::Instant::now();
     let output = check.output().expect("cargo runs");
