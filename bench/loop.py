@@ -36,10 +36,15 @@ NAME = "bench-loop"
 HANDLER = """//! Benchmark handler, rewritten by bench/loop.py.
 
 use webstir::serde_json::json;
-use webstir::{{Ctx, Reply, Result}};
+use webstir::{{Ctx, Reply, Result, Route}};
+
+/// Method, path and metadata of the route.
+pub fn route() -> Route {{
+    Route::get("/api/hello").name("hello").handler(handle)
+}}
 
 /// Answers the route.
-pub(crate) async fn handle(_ctx: Ctx) -> Result<Reply> {{
+pub async fn handle(_ctx: Ctx) -> Result<Reply> {{
     Ok(Reply::json(&json!({{ "version": {version} }})))
 }}
 """
