@@ -206,8 +206,23 @@ impl ModuleManifest {
         for (i, hook) in self.request_hooks.iter().enumerate() {
             issues.non_empty(format!("requestHooks.{i}.id"), &hook.id);
         }
+        let mut route_names: Vec<(&str, usize)> = Vec::new();
         for (i, route) in self.routes.iter().enumerate() {
             validate_route(&mut issues, &format!("routes.{i}"), route);
+            // A route without a name is named after its path; only given names must be unique.
+            if route.name.starts_with('/') {
+                continue;
+            }
+            match route_names.iter().find(|(n, _)| *n == route.name) {
+                Some((_, first)) => issues.push(
+                    format!("routes.{i}.name"),
+                    format!(
+                        "duplicate route name '{}' (also routes.{first}); give each route its own name",
+                        route.name
+                    ),
+                ),
+                None => route_names.push((&route.name, i)),
+            }
         }
         for (i, view) in self.views.iter().enumerate() {
             issues.non_empty(format!("views.{i}.name"), &view.name);
@@ -335,6 +350,75 @@ fn validate_variant(issues: &mut Issues, at: &str, variant: &ResponseSpec) {
     for (name, schema) in [("headers", &variant.headers), ("body", &variant.body)] {
         if let Some(schema) = schema {
             issues.non_empty(format!("{at}.{name}.name"), &schema.name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_route_names_are_unique_and_paths_must_match_something() {
+        let mut m = ModuleManifest::new("m", "1.0.0");
+        m.routes
+            .push(RouteDefinition::new("list", HttpMethod::Get, "/a"));
+        m.routes
+            .push(RouteDefinition::new("/b", HttpMethod::Get, "/b"));
+        m.routes
+            .push(RouteDefinition::new("/b", HttpMethod::Post, "/b"));
+        assert!(
+            m.validate().is_ok(),
+            "unnamed routes share their path as a name"
+        );
+        m.routes
+            .push(RouteDefinition::new("list", HttpMethod::Post, "/c"));
+        m.routes
+            .push(RouteDefinition::new("bad", HttpMethod::Get, "/x//y"));
+        let err = m.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "module manifest validation failed (routes.3.name: duplicate route name 'list' (also \
+             routes.0); give each route its own name; routes.4.path: '/x//y' has an empty segment \
+             ('//' or a trailing '/'); write /x/y)"
+        );
+    }
+
+    #[test]
+    fn path_checks_name_the_fix() {
+        for (path, message) in [
+            (
+                "",
+                "the path is empty; write one starting with '/', e.g. /api/items",
+            ),
+            ("api", "'api' must start with '/'; write /api"),
+            (
+                "/a b",
+                "'/a b' contains a space, which a request path never matches; use '-' or '_' between words",
+            ),
+            (
+                "/a/#x",
+                "'/a/#x' contains '#', which a request path never matches; a fragment is never sent to the server",
+            ),
+            (
+                "/:",
+                "path parameter ':' must match :[A-Za-z0-9_]+ (letters, digits and '_')",
+            ),
+        ] {
+            assert_eq!(
+                check_route_path(path).unwrap_err().to_string(),
+                message,
+                "{path}"
+            );
+        }
+        for ok in [
+            "/",
+            "/api",
+            "/api/:id",
+            "/a/:x/b/:y",
+            "/files/report.v2.json",
+        ] {
+            assert!(check_route_path(ok).is_ok(), "{ok}");
         }
     }
 }
