@@ -1,9 +1,10 @@
 //! Building the backend: `cargo build` (cargo's own progress and diagnostics on stderr), then the
 //! built binary's `manifest` subcommand, written to `.webstir/backend-manifest.json`.
 //!
-//! `.webstir/backend-build.json` remembers which binary the manifest came from, so commands that
-//! only need a built backend (`backend-inspect`, `jobs`, `migrate`) rebuild only when a source is
-//! newer than the manifest.
+//! `.webstir/backend-build.json` remembers which binary the manifest came from and its cargo
+//! profile, so commands that only need a built backend (`backend-inspect`, `serve`, `jobs`,
+//! `migrate`, `auth`) rebuild only when a source is newer than the manifest, and then in the same
+//! profile (after `webstir build --release` they keep using, and rebuilding, the release binary).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -27,8 +28,18 @@ const BUILD_FILE: &str = ".webstir/backend-build.json";
 pub(crate) enum Profile {
     /// `cargo build` (the dev loop).
     Dev,
-    /// `cargo build --release` (publish).
+    /// `cargo build --release` (`build --release`, publish).
     Release,
+}
+
+impl Profile {
+    /// Cargo's name for it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Release => "release",
+        }
+    }
 }
 
 /// What `cargo build` produced.
@@ -45,6 +56,8 @@ pub(crate) struct CargoOutput {
 pub(crate) struct Built {
     pub(crate) binary: PathBuf,
     pub(crate) manifest: ModuleManifest,
+    /// The profile it was built with.
+    pub(crate) profile: Profile,
 }
 
 /// The cargo executable: `$CARGO` when a cargo invocation set it, else `cargo` from `PATH`.
@@ -140,7 +153,10 @@ pub(crate) fn read_manifest(ws: &Workspace, binary: &Path) -> Result<ModuleManif
 pub(crate) fn write_state(ws: &Workspace, built: &Built) -> Result<()> {
     let dir = ws.path(STATE_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let record = json!({ "binary": built.binary.display().to_string() });
+    let record = json!({
+        "binary": built.binary.display().to_string(),
+        "profile": built.profile.as_str(),
+    });
     std::fs::write(ws.path(BUILD_FILE), format!("{record:#}\n"))
         .with_context(|| format!("cannot write {BUILD_FILE}"))?;
     std::fs::write(ws.path(MANIFEST_FILE), built.manifest.to_json_pretty())
@@ -148,34 +164,28 @@ pub(crate) fn write_state(ws: &Workspace, built: &Built) -> Result<()> {
     Ok(())
 }
 
-/// `webstir build`: refuses while a watch runs, refreshes the registries, builds, and writes the
-/// manifest.
+/// `webstir build [--release]`: refuses while a watch runs, refreshes the registries, builds, and
+/// writes the manifest and the build record.
 ///
 /// # Errors
 /// The watch lock is held; a route or job file is invalid; compilation or the manifest fails.
-pub(crate) fn build(ws: &Workspace) -> Result<Built> {
+pub(crate) fn build(ws: &Workspace, profile: Profile) -> Result<Built> {
     lock::refuse_if_watching(ws, "build")?;
-    build_unlocked(ws, false)
-}
-
-/// [`build`] without the lock check (for the watch that holds it).
-///
-/// # Errors
-/// As [`build`].
-pub(crate) fn build_unlocked(ws: &Workspace, quiet: bool) -> Result<Built> {
     registry::sync(&ws.root)?;
-    let out = cargo_build(ws, Profile::Dev, quiet)?;
+    let out = cargo_build(ws, profile, false)?;
     let manifest = read_manifest(ws, &out.binary)?;
     let built = Built {
         binary: out.binary,
         manifest,
+        profile,
     };
     write_state(ws, &built)?;
     Ok(built)
 }
 
 /// The built backend, building it first when the manifest is missing or older than a source
-/// (`src/**`, `Cargo.toml`, `Cargo.lock`). While a watch runs, its latest build is used as is.
+/// (`src/**`, `Cargo.toml`, `Cargo.lock`), in the profile of the last build (dev when there is
+/// none). While a watch runs, its latest build is used as is.
 ///
 /// # Errors
 /// As [`build`], or when there is no build yet and a watch holds the lock.
@@ -189,7 +199,11 @@ pub(crate) fn ensure_built(ws: &Workspace) -> Result<Built> {
         eprintln!("note: webstir watch is running for this workspace; using its latest build");
         return Ok(built);
     }
-    build(ws)
+    let profile = recorded_profile(ws).unwrap_or(Profile::Dev);
+    if profile == Profile::Release {
+        eprintln!("note: sources changed since `webstir build --release`; rebuilding (release)");
+    }
+    build(ws, profile)
 }
 
 /// The recorded build when it is up to date with the sources.
@@ -212,15 +226,36 @@ fn current(ws: &Workspace) -> Result<Option<Built>> {
 
 /// The build record with its manifest, when both are readable and the binary exists.
 fn recorded(ws: &Workspace) -> Option<Built> {
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.path(BUILD_FILE)).ok()?).ok()?;
+    let record = read_record(ws)?;
     let binary = PathBuf::from(record["binary"].as_str()?);
     if !binary.is_file() {
         return None;
     }
     let manifest =
         ModuleManifest::from_json(&std::fs::read_to_string(ws.path(MANIFEST_FILE)).ok()?).ok()?;
-    Some(Built { binary, manifest })
+    Some(Built {
+        binary,
+        manifest,
+        profile: profile_of(&record),
+    })
+}
+
+/// The profile of the last recorded build (whether or not its binary still exists).
+fn recorded_profile(ws: &Workspace) -> Option<Profile> {
+    read_record(ws).map(|record| profile_of(&record))
+}
+
+fn read_record(ws: &Workspace) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(ws.path(BUILD_FILE)).ok()?).ok()
+}
+
+/// A record without `profile` was written before profiles were recorded: a dev build.
+fn profile_of(record: &Value) -> Profile {
+    if record["profile"] == "release" {
+        Profile::Release
+    } else {
+        Profile::Dev
+    }
 }
 
 fn modified(path: &Path) -> std::io::Result<SystemTime> {

@@ -96,9 +96,20 @@ fn run_note(ws: &Workspace, module: &str) -> String {
          ./{bin} migrate && ./{bin} serve\n\
          ```\n\
          \n\
-         - `{bin}` is self-contained; `NODE_ENV=production` makes it bind 0.0.0.0 and log JSON.\n\
-         - Configure it with environment variables (`PORT`, `HOST`, `DATABASE_URL`, …) or a `.env`\n\
-         \x20 file in the folder it runs from; `./{bin} --help` lists the subcommands.\n\
-         - `manifest.json` is the module manifest; `{DIST_MIGRATIONS}/` holds the SQL migrations.\n"
+         It runs in **production mode** unless `NODE_ENV` says otherwise (`NODE_ENV=development`\n\
+         switches back to the development defaults):\n\
+         \n\
+         - logs are JSON lines on stdout, and it binds 0.0.0.0 (set `HOST` to narrow it);\n\
+         - a 500 answers `{{\"error\":\"internal_error\"}}` without the internal message (it is logged);\n\
+         - migrations are not applied at start: with migrations pending, `serve` exits with status 1\n\
+         \x20 and names them and the fix (`./{bin} migrate`). `MIGRATE_ON_START=on` applies them at\n\
+         \x20 start instead; `./{bin} migrate --status` lists them.\n\
+         - the database is `DATABASE_URL`, else the SQLite file `data/app.sqlite` under the folder it\n\
+         \x20 runs from (or `WORKSPACE_ROOT`); the development file `data/dev.sqlite` is never used.\n\
+         \n\
+         Configure it with environment variables (`PORT`, `HOST`, `DATABASE_URL`, `LOG_LEVEL`, …) or a\n\
+         `.env` file in the folder it runs from; `./{bin} --help` lists the subcommands.\n\
+         `manifest.json` is the module manifest; `{DIST_MIGRATIONS}/` holds the SQL migrations (found\n\
+         beside the binary).\n"
     )
 }

@@ -3,8 +3,12 @@
 //!
 //! * File events (notify) under `src/backend/`, and on `Cargo.toml`, `Cargo.lock`, `.env` and
 //!   `.env.local`, are debounced: a rebuild starts once no event arrived for [`DEBOUNCE`].
-//! * A rebuild that fails keeps the running process serving (cargo has printed the errors); one
-//!   that recompiled nothing does not restart it (unless an env file changed or none runs).
+//! * Each rebuild after the first prints `[webstir] rebuilding…`. A rebuild that fails keeps the
+//!   running process serving (cargo has printed the errors); one that recompiled nothing does not
+//!   restart it, unless an env file or a migration under `src/backend/db/migrations` changed or
+//!   none runs. A restart is how new migrations get applied: the dev backend applies pending
+//!   migrations when it starts (`MIGRATE_ON_START`, on in development); with it off, the backend
+//!   refuses to start and says which migrations are pending and how to apply them.
 //! * The backend runs in its own process group with `PORT` set, its output prefixed `[backend] `;
 //!   it is ready when it prints `API server running`. It is stopped with SIGTERM (SIGKILL after
 //!   [`STOP_GRACE`]) before the new binary starts, so both never hold the port at once.
@@ -25,7 +29,7 @@ use tokio::sync::mpsc;
 use crate::backend::{self, Built, Profile};
 use crate::lock::WatchLock;
 use crate::registry;
-use crate::workspace::{BACKEND_DIR, Workspace};
+use crate::workspace::{BACKEND_DIR, MIGRATIONS_DIR, Workspace};
 
 /// Quiet period that ends a burst of file events.
 const DEBOUNCE: Duration = Duration::from_millis(40);
@@ -61,6 +65,8 @@ pub(crate) fn run(ws: &Workspace, plan: &WatchPlan) -> Result<ExitCode> {
 struct Trigger {
     /// An env file changed: restart even when nothing recompiles.
     env: bool,
+    /// A migration file was added, changed or removed: restart so the backend applies it.
+    migrations: bool,
 }
 
 async fn watch(ws: &Workspace, plan: &WatchPlan) -> Result<ExitCode> {
@@ -88,7 +94,9 @@ async fn watch(ws: &Workspace, plan: &WatchPlan) -> Result<ExitCode> {
                 let mut trigger = first;
                 while let Ok(Some(next)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {
                     trigger.env |= next.env;
+                    trigger.migrations |= next.migrations;
                 }
+                println!("[webstir] rebuilding…");
                 backend.rebuild(trigger).await;
             }
             code = backend.exited() => {
@@ -109,6 +117,7 @@ fn start_watcher(
     let root = ws.root.clone();
     let backend_dir = ws.path(BACKEND_DIR);
     let watched_backend = backend_dir.clone();
+    let migrations_dir = ws.path(MIGRATIONS_DIR);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         if matches!(event.kind, EventKind::Access(_)) {
@@ -116,12 +125,14 @@ fn start_watcher(
         }
         let mut relevant = false;
         let mut env = false;
+        let mut migrations = false;
         for path in &event.paths {
             if is_editor_noise(path) {
                 continue;
             }
             if path.starts_with(&watched_backend) {
                 relevant = true;
+                migrations |= path.starts_with(&migrations_dir);
             } else if path.parent() == Some(root.as_path()) {
                 match path.file_name().and_then(|n| n.to_str()) {
                     Some("Cargo.toml" | "Cargo.lock") => relevant = true,
@@ -134,7 +145,7 @@ fn start_watcher(
             }
         }
         if relevant {
-            let _ = tx.send(Trigger { env });
+            let _ = tx.send(Trigger { env, migrations });
         }
     })
     .context("cannot start the file watcher")?;
@@ -259,8 +270,15 @@ impl Supervisor {
                 return;
             }
         };
-        if out.fresh && self.child.is_some() && !trigger.env {
-            return;
+        if out.fresh && self.child.is_some() {
+            if trigger.migrations {
+                println!("[webstir] migrations changed; restarting the backend to apply them");
+            } else if trigger.env {
+                println!("[webstir] env file changed; restarting the backend");
+            } else {
+                println!("[webstir] nothing recompiled; the backend keeps running");
+                return;
+            }
         }
         let restarting = self.child.is_some();
         self.stop().await;
@@ -284,7 +302,14 @@ impl Supervisor {
                 let binary = out.binary.clone();
                 let refreshed = tokio::task::spawn_blocking(move || {
                     let manifest = backend::read_manifest(&ws, &binary)?;
-                    backend::write_state(&ws, &Built { binary, manifest })
+                    backend::write_state(
+                        &ws,
+                        &Built {
+                            binary,
+                            manifest,
+                            profile: Profile::Dev,
+                        },
+                    )
                 })
                 .await;
                 if let Ok(Err(err)) = refreshed {

@@ -70,15 +70,35 @@ impl Workspace {
     /// directory upwards whose `Cargo.toml` has `[package.metadata.webstir]`.
     ///
     /// # Errors
-    /// When there is no such `Cargo.toml`, or it lacks a supported mode.
+    /// When there is no such `Cargo.toml` (the message says how to create a project or point at
+    /// one), or it lacks a supported mode.
     pub(crate) fn locate(explicit: Option<&Path>) -> Result<Self> {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let root = match explicit {
-            Some(path) => absolute(&cwd, path),
+            Some(path) => {
+                let root = absolute(&cwd, path);
+                if !root.join("Cargo.toml").is_file() {
+                    bail!(
+                        "no webstir project at {} (no Cargo.toml there); create one with \
+                         `webstir init {} --server-only` or pass -w DIR of an existing project",
+                        root.display(),
+                        path.display()
+                    );
+                }
+                root
+            }
             None => cwd
                 .ancestors()
                 .find(|dir| has_webstir_metadata(&dir.join("Cargo.toml")))
-                .map_or_else(|| cwd.clone(), Path::to_path_buf),
+                .map(Path::to_path_buf)
+                .with_context(|| {
+                    format!(
+                        "no webstir project here (no Cargo.toml with [package.metadata.webstir] in \
+                         {} or its parents); create one with `webstir init my-backend --server-only` \
+                         or pass -w DIR",
+                        cwd.display()
+                    )
+                })?,
         };
         Self::open(&root)
     }

@@ -33,6 +33,28 @@ pub enum StartError {
     /// Applying pending migrations at start failed (`MIGRATE_ON_START`).
     #[error("applying migrations at start failed: {0}")]
     Migrate(#[source] webstir_db::migrate::Error),
+    /// App migrations are pending and `serve` does not apply them (`MIGRATE_ON_START` is off, the
+    /// default in production): the process would serve against a schema its code does not expect.
+    #[error(
+        "{count} pending migration(s) ({list}) in {dir} and MIGRATE_ON_START is off{why}; \
+         apply them with `{bin} migrate` (or `webstir migrate` in the project) and start again, \
+         or set MIGRATE_ON_START=on",
+        count = .ids.len(),
+        list = .ids.join(", "),
+        dir = .dir.display(),
+        why = if *.production { " (the default in production)" } else { "" },
+        bin = .bin,
+    )]
+    PendingMigrations {
+        /// The pending migration ids, in order.
+        ids: Vec<String>,
+        /// Where they were read from.
+        dir: std::path::PathBuf,
+        /// Whether the process runs in production mode.
+        production: bool,
+        /// How this binary was invoked (for the suggested command).
+        bin: String,
+    },
     /// Two routes can match the same request and neither is more specific.
     #[error(transparent)]
     AmbiguousRoutes(#[from] crate::AmbiguousRoutes),
@@ -371,9 +393,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 async fn migrate(module: &Module, args: &MigrateArgs, env: &Env) -> ExitCode {
-    let url = env
-        .get_trimmed("DATABASE_URL")
-        .unwrap_or(webstir_db::Db::DEFAULT_URL);
+    let url = crate::services::database_url(env);
     let db = match webstir_db::Db::connect(url, &crate::services::root_of(env)) {
         Ok(db) => db,
         Err(err) => return fail(crate::services::error_chain(&err)),
@@ -410,6 +430,22 @@ struct ServeArgs {
     host: Option<std::net::IpAddr>,
 }
 
+/// Parses the command line. When the webstir CLI runs this binary for one of its own commands
+/// (`webstir jobs …`), it sets `WEBSTIR_CLI_NAME` so help and usage errors read `webstir jobs`
+/// rather than the binary's path.
+fn parse_cli() -> AppCli {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let mut command = AppCli::command();
+    if let Some(name) = std::env::var("WEBSTIR_CLI_NAME")
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+    {
+        command = command.bin_name(name);
+    }
+    let mut matches = command.get_matches();
+    AppCli::from_arg_matches_mut(&mut matches).unwrap_or_else(|err| err.exit())
+}
+
 /// Resolves on SIGINT or SIGTERM (for embedding a [`Server`]; `run` uses [`crate::Shutdown`]).
 pub async fn shutdown_signal() {
     match crate::shutdown::Signals::new() {
@@ -424,6 +460,39 @@ pub async fn shutdown_signal() {
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// Refuses to start when app migrations are pending and nothing will apply them. A database that
+/// cannot be reached is not a reason to refuse (`/readyz` reports it until it is back).
+/// Not checked when `serve` applies migrations itself (`MIGRATE_ON_START`, on in development).
+async fn check_no_pending(module: &Module, server: &Server) -> Result<(), StartError> {
+    let (None, Some(db)) = (&server.migrate, &server.app.services.db) else {
+        return Ok(());
+    };
+    let env = &server.app.env;
+    let production = server.app.config.is_production();
+    let dir = crate::services::migrations_dir(module, env);
+    let table = crate::services::migrations_table(env)?;
+    match crate::services::pending_migrations(db, &dir, &table).await {
+        Ok(ids) if ids.is_empty() => Ok(()),
+        Ok(ids) => Err(StartError::PendingMigrations {
+            ids,
+            dir,
+            production,
+            bin: std::env::args_os()
+                .next()
+                .map_or_else(|| "app".to_owned(), |a| a.to_string_lossy().into_owned()),
+        }),
+        Err(err @ webstir_db::migrate::Error::History(_)) => {
+            tracing::warn!(
+                target: "webstir::migrate",
+                error = %crate::services::error_chain(&err),
+                "could not check for pending migrations; starting anyway"
+            );
+            Ok(())
+        }
+        Err(err) => Err(StartError::Migrate(err)),
+    }
 }
 
 /// What every subcommand starts from: env files loaded, settings validated, logging on, an async
@@ -441,7 +510,7 @@ impl Boot {
     fn start(command: &AppCommand) -> Result<Self, ExitCode> {
         let root = crate::env::workspace_root();
         let (_, warnings) = crate::env::load_env_files(&root);
-        let env = Env::from_process();
+        let env = Env::from_process().with_default("NODE_ENV", crate::config::BUILD_NODE_ENV);
         let mut config = Config::from_env(&env).map_err(fail)?;
         if let AppCommand::Serve(args) = command {
             if let Some(port) = args.port {
@@ -492,7 +561,7 @@ impl Boot {
 /// }
 /// ```
 pub fn run(module: Module) -> ExitCode {
-    let cli = AppCli::parse();
+    let cli = parse_cli();
     let command = cli
         .command
         .unwrap_or(AppCommand::Serve(ServeArgs::default()));
@@ -557,6 +626,10 @@ pub fn run(module: Module) -> ExitCode {
                     .await
                 {
                     Ok(server) => {
+                        if let Err(err) = check_no_pending(&module, &server).await {
+                            tracing::error!(target: "webstir::app", error = %err, "startup failed");
+                            return fail(err);
+                        }
                         // JOBS_SCHEDULER=in-process: the jobs run on their schedules beside HTTP,
                         // stopped by the same shutdown as the HTTP drain.
                         let jobs =

@@ -27,11 +27,23 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// The mode an app binary runs in when `NODE_ENV` is not set: `development` in debug builds,
+/// `production` in release builds (`cargo build --release`, `webstir build --release`,
+/// `webstir publish`). Decided when this crate is compiled (`debug_assertions`), so a published
+/// binary is in production mode wherever it runs; `NODE_ENV` still overrides it. [`run`](crate::run)
+/// applies it; [`Config::from_env`] on its own defaults to `development`.
+pub(crate) const BUILD_NODE_ENV: &str = if cfg!(debug_assertions) {
+    "development"
+} else {
+    "production"
+};
+
 /// Runtime settings. Build with [`Config::from_env`]; every field has a documented variable.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// `NODE_ENV` (default `development`).
+    /// `NODE_ENV` (default `development`; an app binary started by [`run`](crate::run) defaults to
+    /// `production` when it is a release build).
     pub node_env: String,
     /// `HOST` (default `127.0.0.1`, or `0.0.0.0` when `NODE_ENV=production`).
     pub host: IpAddr,

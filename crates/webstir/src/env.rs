@@ -42,6 +42,18 @@ impl Env {
         }
     }
 
+    /// This environment with `name` set to `value` when it is unset or blank.
+    pub(crate) fn with_default(self, name: &str, value: &str) -> Self {
+        if self.get_trimmed(name).is_some() {
+            return self;
+        }
+        let mut vars = Arc::unwrap_or_clone(self.vars);
+        vars.insert(name.to_owned(), value.to_owned());
+        Self {
+            vars: Arc::new(vars),
+        }
+    }
+
     /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)

@@ -25,6 +25,20 @@ pub(crate) fn root_of(env: &Env) -> PathBuf {
     crate::env::root_from(|name| env.get(name).map(str::to_owned))
 }
 
+/// The SQLite file used in production when `DATABASE_URL` is not set, relative to the workspace
+/// root (the development default, `data/dev.sqlite`, is never used by a production process).
+pub(crate) const PRODUCTION_DATABASE_URL: &str = "file:./data/app.sqlite";
+
+/// `DATABASE_URL`, else [`PRODUCTION_DATABASE_URL`] when `NODE_ENV=production`, else
+/// [`Db::DEFAULT_URL`] (`file:./data/dev.sqlite`).
+pub(crate) fn database_url(env: &Env) -> &str {
+    match env.get_trimmed("DATABASE_URL") {
+        Some(url) => url,
+        None if env.get_trimmed("NODE_ENV") == Some("production") => PRODUCTION_DATABASE_URL,
+        None => Db::DEFAULT_URL,
+    }
+}
+
 /// Whether the module uses a database: it declares the `db` capability or has migrations, or
 /// `DATABASE_URL` is set.
 pub(crate) fn wants_db(module: &Module, env: &Env) -> bool {
@@ -40,8 +54,7 @@ impl Services {
         if !wants_db(module, env) {
             return Ok(Self::default());
         }
-        let url = env.get_trimmed("DATABASE_URL").unwrap_or(Db::DEFAULT_URL);
-        let db = Db::connect(url, &root_of(env))?;
+        let db = Db::connect(database_url(env), &root_of(env))?;
         Ok(Self { db: Some(db) })
     }
 
@@ -104,6 +117,27 @@ pub(crate) async fn apply_system(db: &Db) -> Result<Vec<String>, webstir_db::mig
         tracing::info!(target: "webstir::migrate", "[migrate] applied system migration {id}");
     }
     Ok(applied)
+}
+
+/// The app migrations in `dir` not yet applied to `db` (creates the history table when missing, like
+/// `migrate --status`). Empty when `dir` does not exist.
+pub(crate) async fn pending_migrations(
+    db: &Db,
+    dir: &std::path::Path,
+    table: &str,
+) -> Result<Vec<String>, webstir_db::migrate::Error> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let report = webstir_db::migrate::run(
+        db,
+        dir,
+        table,
+        webstir_db::migrate::MigrateCommand::Status,
+        &mut std::io::sink(),
+    )
+    .await?;
+    Ok(report.pending)
 }
 
 /// The migration history table (`DATABASE_MIGRATIONS_TABLE`).

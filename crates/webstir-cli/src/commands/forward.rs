@@ -1,13 +1,16 @@
-//! `webstir migrate …`, `webstir jobs …` and `webstir auth …`: run the built backend's subcommand of the same name
-//! with the remaining arguments (building first when a source is newer than the last build).
+//! `webstir serve …`, `webstir migrate …`, `webstir jobs …` and `webstir auth …`: run the built
+//! backend's subcommand of the same name with the remaining arguments (building first when a
+//! source is newer than the last build), in the foreground with signals passed on
+//! ([`crate::foreground`]), and exit with its code. `WEBSTIR_CLI_NAME=webstir` makes the backend's
+//! help and usage errors read `webstir jobs …` rather than the binary's path.
 
 use std::ffi::OsString;
 use std::process::{Command, ExitCode};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::WorkspaceArg;
-use crate::backend;
+use crate::{backend, foreground};
 
 /// Arguments of the forwarding commands.
 #[derive(Debug, clap::Args)]
@@ -28,13 +31,11 @@ pub(crate) struct Args {
 pub(crate) fn run(subcommand: &str, args: Args) -> Result<ExitCode> {
     let ws = args.workspace.locate()?;
     let built = backend::ensure_built(&ws)?;
-    let status = Command::new(&built.binary)
-        .arg(subcommand)
+    let mut cmd = Command::new(&built.binary);
+    cmd.arg(subcommand)
         .args(&args.args)
         .current_dir(&ws.root)
         .env("WORKSPACE_ROOT", &ws.root)
-        .status()
-        .with_context(|| format!("cannot run {}", built.binary.display()))?;
-    let code = status.code().unwrap_or(1);
-    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        .env("WEBSTIR_CLI_NAME", "webstir");
+    foreground::run(cmd)
 }

@@ -19,6 +19,7 @@ mod backend_inspect;
 mod build;
 mod forward;
 mod init;
+mod link;
 mod publish;
 mod schedule;
 mod watch;
@@ -40,10 +41,10 @@ pub(crate) struct Cli {
 enum Command {
     /// Create a project: `webstir init [api|full] DIR` or `webstir init DIR --server-only`.
     Init(init::Args),
-    /// Add a route (a handler file and its definition), or update the definition of the route
-    /// with the same method and path.
+    /// Add a route (its Rust declaration, handler and test), or update the declaration of the
+    /// route with that name.
     AddRoute(Box<add_route::Args>),
-    /// Add a job (a `run` function and its definition).
+    /// Add a job (its Rust declaration and `run` function), or update the job with that name.
     AddJob(add_job::Args),
     /// Compile the backend and write .webstir/backend-manifest.json.
     Build(build::Args),
@@ -53,12 +54,17 @@ enum Command {
     Watch(watch::Args),
     /// Release build into dist/backend/ with the manifest, migrations and a run note.
     Publish(publish::Args),
+    /// Run the built backend in the foreground, without watching (forwards to `<app> serve`;
+    /// builds first when sources changed; passes SIGINT/SIGTERM on and exits with its code).
+    Serve(forward::Args),
     /// Run the backend's database migrations (forwards to `<app> migrate`; builds if needed).
     Migrate(forward::Args),
     /// List or run the backend's jobs (forwards to `<app> jobs`; builds if needed).
     Jobs(forward::Args),
     /// Mint development tokens and manage API keys (runs the backend's `auth` subcommand).
     Auth(forward::Args),
+    /// Point this project at a local webstir checkout (writes the git-ignored .cargo/config.toml).
+    Link(link::Args),
     /// Print the next fire times of a job schedule (UTC, RFC 3339, one per line).
     Schedule(schedule::Args),
 }
@@ -78,10 +84,12 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::BackendInspect(args) => backend_inspect::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Publish(args) => publish::run(args),
+        Command::Serve(args) => forward::run("serve", args),
         Command::Migrate(args) => forward::run("migrate", args),
         Command::Jobs(args) => forward::run("jobs", args),
         Command::Auth(args) => forward::run("auth", args),
         Command::Schedule(args) => schedule::run(args),
+        Command::Link(args) => link::run(args),
     }
 }
 
