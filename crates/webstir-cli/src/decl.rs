@@ -219,7 +219,7 @@ pub(crate) fn path_tail(expr: &Expr) -> Option<String> {
 }
 
 /// `None` → `Some(None)`, `Some(x)` → `Some(Some(x))`, anything else → `None`.
-pub(crate) fn option<'e>(expr: &'e Expr) -> Option<Option<&'e Expr>> {
+pub(crate) fn option(expr: &Expr) -> Option<Option<&Expr>> {
     match expr {
         Expr::Path(p) if p.path.is_ident("None") => Some(None),
         Expr::Call(call) => match &*call.func {

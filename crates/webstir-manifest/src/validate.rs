@@ -100,7 +100,7 @@ pub fn check_route_path(path: &str) -> Result<(), RoutePathError> {
         let what = if c == ' ' {
             "a space".to_owned()
         } else {
-            format!("the character {:?}", c)
+            format!("the character {c:?}")
         };
         return Err(RoutePathError::BadChar {
             path: path.escape_debug().to_string(),
