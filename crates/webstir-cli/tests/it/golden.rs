@@ -552,3 +552,49 @@ fn the_accounts_example_is_a_cli_project() {
         "the CLI changed the example's sources"
     );
 }
+
+#[test]
+fn link_recreates_the_machine_local_patch() {
+    let (_tmp, root, _) = init(&["init", "my-backend", "--server-only"]);
+    let config = root.join(".cargo/config.toml");
+    let written_by_init = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        std::fs::read_to_string(root.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .any(|l| l == "/.cargo/config.toml"),
+        "the link file is git-ignored"
+    );
+    assert!(
+        !std::fs::read_to_string(root.join("Cargo.toml"))
+            .unwrap()
+            .contains(&source_dir().display().to_string()),
+        "Cargo.toml holds no path of this machine"
+    );
+
+    // A teammate's clone has no link file: `webstir link` writes the same one.
+    std::fs::remove_file(&config).unwrap();
+    let stdout = ok(&root, &["link"]);
+    assert_eq!(
+        redact(&stdout, &root),
+        "[webstir] link complete\nwebstir: {{WEBSTIR_SOURCE}}/crates/webstir\nroot: {{ROOT}}\nchanges: 1\n  - .cargo/config.toml\n"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), written_by_init);
+
+    // Other settings in the file are kept; a wrong checkout is refused with the fix.
+    std::fs::write(&config, "[build]\njobs = 1\n").unwrap();
+    ok(
+        &root,
+        &["link", "--source", &source_dir().display().to_string()],
+    );
+    let linked = std::fs::read_to_string(&config).unwrap();
+    assert!(linked.starts_with("[build]\njobs = 1\n"), "{linked}");
+    assert!(linked.contains("[patch.crates-io]"), "{linked}");
+    let refused = run(&root, &["link", "--source", "/nowhere"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        text(&refused).1,
+        "error: webstir sources not found at /nowhere (expected crates/webstir/Cargo.toml there); \
+         set WEBSTIR_SOURCE (or pass --source) to a webstir checkout\n"
+    );
+}
