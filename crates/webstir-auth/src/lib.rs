@@ -76,6 +76,8 @@ mod jwks_settings;
 #[cfg(feature = "jwt")]
 mod jwt;
 mod outcome;
+#[cfg(feature = "password")]
+pub mod password;
 mod redact;
 mod security_log;
 mod service_token;
