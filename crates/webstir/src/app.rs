@@ -260,6 +260,7 @@ pub(crate) fn prepare(
     #[cfg(not(feature = "auth"))]
     let auth = crate::auth::disabled(&env)?;
     let auth_enabled = crate::auth::enabled(&auth);
+    let edges = crate::server::edges::Edges::from_env(&env, config.is_production())?;
     if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
         let auth = auth.clone();
         tokio::spawn(async move { auth.prefetch_jwks().await });
@@ -276,6 +277,7 @@ pub(crate) fn prepare(
         auth,
         auth_enabled,
         metrics,
+        edges,
     };
     if app.router.len() < module.routes().len() {
         tracing::warn!(

@@ -38,11 +38,11 @@ pub(crate) async fn serve(
                 Err(_) => break,
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(err) => {
                     // Out of file descriptors and similar: back off instead of spinning.
                     tracing::warn!(target: "webstir::http", error = %err, "accept failed");
@@ -57,6 +57,7 @@ pub(crate) async fn serve(
             layered.clone(),
             builder.clone(),
             stream,
+            peer,
             stop_rx.clone(),
             permit,
         ));
@@ -84,10 +85,14 @@ async fn connection(
     layered: Option<crate::handler::RouteService>,
     builder: http1::Builder,
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     mut stop_rx: watch::Receiver<bool>,
     permit: OwnedSemaphorePermit,
 ) {
-    let state = Arc::new(ConnState::new(&app));
+    let state = Arc::new(ConnState {
+        peer: Some(peer.ip()),
+        ..ConnState::new(&app)
+    });
     let service = ConnService {
         app: app.clone(),
         conn: state.clone(),

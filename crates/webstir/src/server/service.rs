@@ -40,6 +40,8 @@ pub(crate) struct App {
     pub(crate) metrics: super::metrics::Metrics,
     /// Whether any credential can be accepted (JWT, service tokens or API keys configured).
     pub(crate) auth_enabled: bool,
+    /// CORS, static files, security headers, `/client-errors` (`server/edges.rs`).
+    pub(crate) edges: super::edges::Edges,
 }
 
 /// Per-connection activity, for the idle timeout.
@@ -50,6 +52,8 @@ pub(crate) struct ConnState {
     /// 1 + milliseconds since `App::started` when the current request head began to arrive (or the
     /// connection opened); 0 when no head is pending.
     pub(crate) head_since_ms: AtomicU64,
+    /// The client's address (`/client-errors` limits reports per client).
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 impl ConnState {
@@ -59,6 +63,7 @@ impl ConnState {
             in_flight: AtomicUsize::new(0),
             last_active_ms: AtomicU64::new(now),
             head_since_ms: AtomicU64::new(now + 1),
+            peer: None,
         }
     }
 }
@@ -104,7 +109,7 @@ impl tower_service::Service<Request<axum::body::Body>> for AppService {
 
     fn call(&mut self, req: Request<axum::body::Body>) -> Self::Future {
         let app = self.0.clone();
-        Box::pin(async move { Ok(app.handle(req).await.map(axum::body::Body::from)) })
+        Box::pin(async move { Ok(app.respond(req).await.map(axum::body::Body::from)) })
     }
 }
 
@@ -113,7 +118,13 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        if let Some(peer) = self.conn.peer
+            && super::client_errors::is_path(req.uri().path())
+        {
+            req.extensions_mut()
+                .insert(super::client_errors::PeerIp(peer));
+        }
         let app = self.app.clone();
         let conn = self.conn.clone();
         let layered = self.layered.clone();
@@ -152,7 +163,7 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         match layered {
-            None => self.handle(req).await,
+            None => self.respond(req).await,
             Some(service) => {
                 let req = req.map(axum::body::Body::new);
                 let response = match tower::ServiceExt::oneshot(service, req).await {
@@ -258,6 +269,11 @@ impl App {
                 return res;
             }
             Match::NotFound => {
+                if let Some(files) = &self.edges.files
+                    && let Some(res) = files.serve(&method, path, req.headers()).await
+                {
+                    return self.finish_static(res, req.headers(), &method, start);
+                }
                 let id_header = request_id::resolve(req.headers());
                 let id = request_id::text(&id_header).to_owned();
                 let normalized = webstir_manifest::normalize_path(path);
@@ -455,19 +471,15 @@ impl App {
             .cloned()
             .unwrap_or(HeaderValue::from_static("content-type"));
         headers.insert("access-control-allow-headers", allow_headers);
-        if self.config.node_env == "development"
-            && let Some(origin) = req.headers().get(http::header::ORIGIN)
-        {
-            headers.insert("access-control-allow-origin", origin.clone());
-            headers.insert(http::header::VARY, HeaderValue::from_static("origin"));
-        }
+        // No `access-control-allow-origin` here: cross-origin access is only what
+        // `CORS_ALLOWED_ORIGINS` allows (`server/cors.rs` answers those preflights).
         res
     }
 }
 
 impl App {
     /// Record metrics and log `request.completed`.
-    fn finish(
+    pub(super) fn finish(
         &self,
         span: &tracing::Span,
         request_id: &str,

@@ -1,6 +1,7 @@
 //! Runtime behaviour over a real loopback socket, with the server in-process.
 
 mod database;
+mod edges;
 mod http;
 mod jobs;
 mod request_model;
