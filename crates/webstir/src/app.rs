@@ -235,7 +235,8 @@ pub(crate) fn prepare(
     let manifest = module.manifest();
     manifest.validate()?;
     crate::module::check_enforced(module)?;
-    let router = Router::new(module.routes())?;
+    let router = Router::build(module.routes(), &module.hooks)?;
+    let views = crate::views::mount(module, &env)?;
     let mut summary = serde_json::json!({
         "name": manifest.name,
         "version": manifest.version,
@@ -267,6 +268,7 @@ pub(crate) fn prepare(
     }
     let app = App {
         router,
+        views,
         state: module.state.clone(),
         shutdown,
         readiness: Readiness::new(summary, services.checks()),

@@ -66,6 +66,10 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
+    pub(crate) fn new(path: &'a str, names: &'a [Box<str>], raw: &'a RawParams) -> Self {
+        Self { path, names, raw }
+    }
+
     /// The value of parameter `name`.
     pub fn get(&self, name: &str) -> Option<&'a str> {
         let index = self.names.iter().position(|n| &**n == name)?;
@@ -416,6 +420,12 @@ impl Ctx {
     /// The current time.
     pub fn now(&self) -> jiff::Timestamp {
         jiff::Timestamp::now()
+    }
+
+    /// A value of type `T` from the request's extensions (put there by a request hook with
+    /// [`crate::HookCtx::extensions_mut`], or by a tower layer).
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.parts.extensions.get::<T>()
     }
 }
 

@@ -195,6 +195,24 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
+    /// Call the endpoint with the request and its scope.
+    pub(crate) fn call(&self, request: Request, scope: Scope) -> BoxFuture<Response> {
+        match self {
+            Endpoint::Handler(handler) => handler.call(request, scope),
+            Endpoint::Service(service) => {
+                let mut request = request;
+                request.extensions_mut().insert(scope);
+                let service = service.clone();
+                Box::pin(async move {
+                    match tower::ServiceExt::oneshot(service, request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                })
+            }
+        }
+    }
+
     pub(crate) fn into_service(self) -> RouteService {
         match self {
             Endpoint::Service(service) => service,

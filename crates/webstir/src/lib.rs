@@ -41,6 +41,7 @@ mod env;
 mod error;
 pub mod extract;
 mod handler;
+mod hooks;
 mod jobs;
 mod logging;
 mod module;
@@ -48,6 +49,7 @@ mod reply;
 mod server;
 mod services;
 mod shutdown;
+mod views;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -67,12 +69,16 @@ pub use env::{Env, load_env_files, workspace_root};
 pub use error::{ApiError, Error, Result};
 pub use extract::Auth;
 pub use jobs::{JobContext, JobHandler, JobsArgs};
+pub use hooks::{AfterFn, AfterHook, BeforeFn, BeforeHook, Hook, HookCtx};
 pub use module::{BoxFuture, Handler, Job, Module, Route, Unenforced};
 pub use reply::Reply;
 pub use server::router::AmbiguousRoutes;
 pub use services::ServicesError;
 pub use shutdown::Shutdown;
+pub use views::View;
 pub use webstir_auth::AuthContext;
+/// What kind of credential a caller presented (also what a `beforeAuth` hook's caller claims to be).
+pub use webstir_auth::CredentialKind;
 
 /// The database helper (`ctx.db()`, `job.db()`): one API on embedded SQLite and PostgreSQL.
 pub use webstir_db as db;

@@ -144,6 +144,20 @@ impl Route {
         self
     }
 
+    /// Run these request hooks (ids of hooks the module declares with [`Module::hook`]) around the
+    /// handler; they appear in the manifest as the route's `requestHooks`. The order here does not
+    /// matter: hooks run by phase, then `order`, then id. An id the module does not implement stops
+    /// startup.
+    #[must_use]
+    pub fn hooks<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+        for id in ids {
+            self.definition
+                .request_hooks
+                .push(webstir_manifest::HookRef::new(id));
+        }
+        self
+    }
+
     /// The endpoint with the route's layers applied.
     pub(crate) fn endpoint(&self) -> Option<Endpoint> {
         let endpoint = self.endpoint.clone()?;
@@ -477,6 +491,8 @@ pub struct Module {
     pub(crate) migrations_dir: Option<std::path::PathBuf>,
     pub(crate) state: StateMap,
     pub(crate) layers: Vec<LayerFn>,
+    pub(crate) hooks: Vec<crate::hooks::Hook>,
+    pub(crate) views: Vec<crate::views::View>,
 }
 
 impl std::fmt::Debug for Module {
@@ -488,6 +504,8 @@ impl std::fmt::Debug for Module {
             .field("migrations_dir", &self.migrations_dir)
             .field("state", &self.state.len())
             .field("layers", &self.layers.len())
+            .field("hooks", &self.hooks)
+            .field("views", &self.views)
             .finish()
     }
 }
@@ -520,6 +538,8 @@ impl Module {
             migrations_dir: None,
             state: StateMap::default(),
             layers: Vec::new(),
+            hooks: Vec::new(),
+            views: Vec::new(),
         }
     }
 
@@ -586,6 +606,22 @@ impl Module {
         self
     }
 
+    /// Add a request hook (see [`crate::Hook`]): it runs on the routes that list its id with
+    /// [`Route::hooks`], and its metadata appears in the manifest's `requestHooks`.
+    #[must_use]
+    pub fn hook(mut self, hook: crate::hooks::Hook) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Add a request-time view (see [`crate::View`]): a `GET`/`HEAD` path that renders an HTML
+    /// document, matched after the routes; it appears in the manifest's `views`.
+    #[must_use]
+    pub fn view(mut self, view: crate::views::View) -> Self {
+        self.views.push(view);
+        self
+    }
+
     /// Add a job.
     #[must_use]
     pub fn job(mut self, job: Job) -> Self {
@@ -613,6 +649,12 @@ impl Module {
         manifest.kind = webstir_manifest::ModuleKind::Backend;
         manifest.routes = self.routes.iter().map(|r| r.definition.clone()).collect();
         manifest.jobs = self.jobs.iter().map(|j| j.definition.clone()).collect();
+        manifest
+            .request_hooks
+            .extend(self.hooks.iter().map(|h| h.definition.clone()));
+        manifest
+            .views
+            .extend(self.views.iter().map(|v| v.definition.clone()));
         manifest
     }
 
@@ -675,8 +717,12 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
         if def.flash.is_some() {
             return Err(route_err(def, "flash"));
         }
-        if !def.request_hooks.is_empty() {
-            return Err(route_err(def, "requestHooks"));
+        if let Some(id) = crate::hooks::unknown(def, &module.hooks) {
+            return Err(Unenforced {
+                owner: format!("route {}", def.name),
+                key: "requestHooks",
+                reason: format!("lists hook '{id}', which the module does not implement; declare it with Module::hook(Hook::before_handler(\"{id}\").run(..)) (or before_auth / after_handler), or remove it from the route").into(),
+            });
         }
         if let Some(form) = &def.form {
             if form.csrf == Some(true) {
@@ -706,12 +752,31 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
         key,
         reason: NOT_YET.into(),
     };
-    if !base.request_hooks.is_empty() {
-        return Err(module_err("requestHooks"));
+    if let Some(hook) = base.request_hooks.first() {
+        return Err(Unenforced {
+            owner: format!("module {}", base.name),
+            key: "requestHooks",
+            reason: format!("lists hook '{}' without an implementation; declare hooks with Module::hook(Hook::…(\"{}\").run(..)), which also writes their metadata", hook.id, hook.id).into(),
+        });
     }
-    if !base.views.is_empty() {
-        return Err(module_err("views"));
+    for (i, hook) in module.hooks.iter().enumerate() {
+        let id = &hook.definition.id;
+        if id.trim() != id {
+            return Err(Unenforced {
+                owner: format!("module {}", base.name),
+                key: "requestHooks",
+                reason: format!("has hook id '{id}' with surrounding spaces").into(),
+            });
+        }
+        if module.hooks[..i].iter().any(|h| &h.definition.id == id) {
+            return Err(Unenforced {
+                owner: format!("module {}", base.name),
+                key: "requestHooks",
+                reason: format!("declares hook '{id}' twice; give each hook its own id").into(),
+            });
+        }
     }
+    crate::views::check_enforced(module)?;
     if base.init.is_some() {
         return Err(module_err("init"));
     }

@@ -311,6 +311,14 @@ impl axum::response::IntoResponse for Error {
     }
 }
 
+/// Whether a handler's response is a 500 built from an internal error (or a broken reply).
+pub(crate) fn is_internal_failure(response: &axum::response::Response) -> bool {
+    response
+        .extensions()
+        .get::<Failure>()
+        .is_some_and(|failure| failure.internal)
+}
+
 /// A handler's response → the server's: log a failure, show its message outside production.
 pub(crate) fn from_axum(
     response: axum::response::Response,

@@ -30,6 +30,8 @@ pub(crate) struct RouteEntry {
     pub(crate) requirement: webstir_auth::Requirement,
     /// The route declared `form`: only these media types are accepted as bodies (415 otherwise).
     pub(crate) form_types: Option<&'static [&'static str]>,
+    /// The request hooks the route lists (`None`: it lists none and pays nothing for them).
+    pub(crate) hooks: Option<Arc<crate::hooks::RouteHooks>>,
     path: String,
     segments: Box<[Segment]>,
 }
@@ -150,11 +152,21 @@ fn ambiguous(a: &[Segment], b: &[Segment]) -> bool {
 }
 
 impl Router {
-    /// Mount the routes that have an endpoint, most specific first.
+    #[cfg(test)]
+    pub(crate) fn new(routes: &[Route]) -> Result<Self, AmbiguousRoutes> {
+        Self::build(routes, &[])
+    }
+
+    /// Mount the routes that have an endpoint, most specific first, each with the module `hooks`
+    /// it lists.
     ///
     /// # Errors
     /// [`AmbiguousRoutes`] naming the first pair that cannot be ordered.
-    pub(crate) fn new(routes: &[Route]) -> Result<Self, AmbiguousRoutes> {
+    pub(crate) fn build(
+        routes: &[Route],
+        hooks: &[crate::hooks::Hook],
+    ) -> Result<Self, AmbiguousRoutes> {
+
         let mut entries: Vec<RouteEntry> = routes
             .iter()
             .filter_map(|route| {
@@ -170,6 +182,7 @@ impl Router {
                     endpoint,
                     requirement: crate::auth::requirement(def.auth.as_ref()),
                     form_types: crate::module::form_types(def),
+                    hooks: crate::hooks::for_route(def, hooks),
                     path: def.path.clone(),
                     segments: segments.into(),
                 })

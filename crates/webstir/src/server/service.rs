@@ -21,7 +21,6 @@ use super::request_id;
 use super::response::{self, Body};
 use super::router::{Match, Router};
 use crate::context::{Scope, ScopeInner, Services};
-use crate::handler::Endpoint;
 use crate::{Config, Env};
 
 const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
@@ -29,6 +28,8 @@ const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-
 /// Everything a request needs, shared by all connections.
 pub(crate) struct App {
     pub(crate) router: Router,
+    /// The module's request-time views, matched after the routes for GET/HEAD (`views/`).
+    pub(crate) views: Option<Router>,
     pub(crate) state: crate::module::StateMap,
     pub(crate) shutdown: crate::Shutdown,
     pub(crate) config: Config,
@@ -243,7 +244,15 @@ impl App {
         }
         let start = Instant::now();
         let method = req.method().clone();
-        let (route, params) = match self.router.find(&method, path) {
+        let mut found = self.router.find(&method, path);
+        if !matches!(found, Match::Route(..))
+            && (method == Method::GET || method == Method::HEAD)
+            && let Some(views) = &self.views
+            && let view @ Match::Route(..) = views.find(&method, path)
+        {
+            found = view;
+        }
+        let (route, params) = match found {
             Match::Route(route, params) => (route, params),
             Match::MethodNotAllowed(_) | Match::NotFound if method == Method::OPTIONS => {
                 return self.preflight(&req);
@@ -309,9 +318,47 @@ impl App {
         };
         let has_body = !req.body().is_end_stream();
 
+        // beforeAuth hooks run before the access rule; they may answer, or set the caller.
+        let mut req = req;
+        let mut preset = None;
+        if let Some(hooks) = route.hooks.as_deref()
+            && hooks.has_before_auth()
+        {
+            let pre = crate::hooks::Pre::new(
+                self.clone(),
+                route.info.clone(),
+                params.clone(),
+                id.clone(),
+                span.clone(),
+            );
+            match crate::hooks::before_auth(hooks, pre, req).await {
+                crate::hooks::BeforeAuth::Continue(request, caller) => {
+                    req = request;
+                    preset = caller;
+                }
+                crate::hooks::BeforeAuth::Respond(res) => {
+                    let (mut res, failure) = response::from_axum(res, self.expose_errors());
+                    if let Some(message) = failure {
+                        tracing::error!(target: "webstir::http", parent: &span, error = %message, "request handler failed");
+                    }
+                    res.headers_mut().insert(X_REQUEST_ID, id_header.clone());
+                    let status = res.status().as_u16();
+                    self.finish(&span, id.as_str(), &method, name, status, start);
+                    return res;
+                }
+            }
+        }
+
         // The access rule is decided before a byte of the body is read (and before `100 Continue`).
         let mut auth = None;
-        if self.needs_check(&route.requirement, req.headers(), req.uri().query()) {
+        if let Some(caller) = preset {
+            // A beforeAuth hook set the caller: the rule judges it instead of the credentials.
+            let outcome = webstir_auth::AuthOutcome::Authenticated(caller);
+            match crate::auth::decide(&route.requirement, outcome) {
+                crate::auth::Gate::Allow(context) => auth = context,
+                crate::auth::Gate::Deny(err) => return deny(self, err, has_body),
+            }
+        } else if self.needs_check(&route.requirement, req.headers(), req.uri().query()) {
             match self
                 .gate(&route.requirement, req.headers(), req.uri().query(), &span)
                 .await
@@ -376,19 +423,11 @@ impl App {
         let request = Request::from_parts(parts, body);
         let expose = self.expose_errors();
 
-        let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &route.endpoint {
-            Endpoint::Handler(handler) => handler.call(request, scope),
-            Endpoint::Service(service) => {
-                let mut request = request;
-                request.extensions_mut().insert(scope);
-                let service = service.clone();
-                Box::pin(async move {
-                    match tower::ServiceExt::oneshot(service, request).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    }
-                })
+        let call = std::panic::catch_unwind(AssertUnwindSafe(|| match &route.hooks {
+            Some(hooks) if hooks.around_handler() => {
+                crate::hooks::around(hooks.clone(), &route.endpoint, request, scope)
             }
+            _ => route.endpoint.call(request, scope),
         }));
         let request_id = "";
         let outcome = match call {

@@ -2,8 +2,10 @@
 
 mod database;
 mod edges;
+mod hooks;
 mod http;
 mod jobs;
 mod request_model;
 mod testing;
 mod util;
+mod views;
