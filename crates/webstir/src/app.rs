@@ -261,6 +261,7 @@ pub(crate) fn prepare(
     #[cfg(not(feature = "auth"))]
     let auth = crate::auth::disabled(&env)?;
     let auth_enabled = crate::auth::enabled(&auth);
+    let sessions = crate::session::Sessions::open(module, &env, &config, services.db.as_ref())?;
     let edges = crate::server::edges::Edges::from_env(&env, config.is_production())?;
     if auth.jwt_method() == Some(webstir_auth::JwtMethod::Rs256Jwks) {
         let auth = auth.clone();
@@ -279,6 +280,7 @@ pub(crate) fn prepare(
         auth,
         auth_enabled,
         metrics,
+        sessions,
         edges,
     };
     if app.router.len() < module.routes().len() {

@@ -114,6 +114,8 @@ pub(crate) struct ScopeInner {
     pub(crate) auth: Option<webstir_auth::AuthContext>,
     /// Set when the request body was read to its end (tells a slow body from a slow handler).
     pub(crate) body_done: std::sync::atomic::AtomicBool,
+    /// The session, for routes that declare `session` or `flash`.
+    pub(crate) session: Option<crate::session::Session>,
 }
 
 impl std::fmt::Debug for Scope {
@@ -420,6 +422,33 @@ impl Ctx {
     /// The current time.
     pub fn now(&self) -> jiff::Timestamp {
         jiff::Timestamp::now()
+    }
+
+    /// The request's session (see [`crate::Session`]).
+    ///
+    /// # Errors
+    /// 500 naming the route when it declares neither `session` nor `flash`.
+    pub fn session(&self) -> Result<&crate::Session, Error> {
+        crate::session::of(&self.scope)
+    }
+
+    /// Attach `text` to the flash message `key` this route publishes (see [`crate::Session::flash`]).
+    ///
+    /// # Errors
+    /// 500 when the route does not declare `key` in `flash.publish`.
+    pub fn flash(&self, key: &str, text: impl Into<String>) -> Result<(), Error> {
+        self.session()?.flash(key, text)
+    }
+
+    /// The flash messages delivered to this request (the keys its route consumes); empty on
+    /// routes without `flash`.
+    pub fn flash_messages(&self) -> Vec<crate::FlashMessage> {
+        self.scope
+            .0
+            .session
+            .as_ref()
+            .map(crate::Session::flash_messages)
+            .unwrap_or_default()
     }
 
     /// A value of type `T` from the request's extensions (put there by a request hook with

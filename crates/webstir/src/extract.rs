@@ -46,6 +46,8 @@ use serde::de::DeserializeOwned;
 
 use crate::context::{Ctx, Scope};
 use crate::error::Error;
+/// The request's session (routes that declare `session` or `flash`): see [`crate::Session`].
+pub use crate::session::Session;
 
 /// How much client input an error message may echo.
 const ECHO_LIMIT: usize = 48;

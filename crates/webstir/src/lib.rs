@@ -48,6 +48,7 @@ mod module;
 mod reply;
 mod server;
 mod services;
+mod session;
 mod shutdown;
 mod views;
 #[cfg(feature = "testing")]
@@ -74,6 +75,7 @@ pub use module::{BoxFuture, Handler, Job, Module, Route, Unenforced};
 pub use reply::Reply;
 pub use server::router::AmbiguousRoutes;
 pub use services::ServicesError;
+pub use session::{FlashMessage, Session};
 pub use shutdown::Shutdown;
 pub use views::View;
 pub use webstir_auth::AuthContext;
@@ -86,7 +88,9 @@ pub use webstir_db::{Db, Value, params};
 
 /// The contract types (manifest, route definitions, schedules).
 pub use webstir_manifest as manifest;
-pub use webstir_manifest::{FragmentMode, HttpMethod, Interaction};
+pub use webstir_manifest::{
+    FlashPublish, FlashSpec, FragmentMode, HttpMethod, Interaction, SessionMode,
+};
 
 /// Re-exported so apps and generated code use the same versions.
 pub use {axum, http, jiff, serde_json, tokio, tower, tracing};

@@ -10,9 +10,9 @@ use axum::extract::Request;
 use axum::response::IntoResponse;
 use tower_service::Service;
 use webstir_manifest::{
-    AccessMode, AccessRule, FormContentType, FormSpec, FragmentMode, FragmentSpec, HttpMethod,
-    Interaction, JobDefinition, JobPriority, ModuleManifest, RouteDefinition, RouteInput,
-    RouteOutput, SchemaReference, SessionMode, SessionSpec,
+    AccessMode, AccessRule, FlashSpec, FormContentType, FormSpec, FragmentMode, FragmentSpec,
+    HttpMethod, Interaction, JobDefinition, JobPriority, ModuleManifest, RouteDefinition,
+    RouteInput, RouteOutput, SchemaReference, SessionMode, SessionSpec,
 };
 
 use crate::Error;
@@ -212,6 +212,25 @@ impl Route {
         let mut spec = SessionSpec::new(mode);
         spec.write = write.then_some(true);
         self.definition.session = Some(spec);
+        self
+    }
+
+    /// Declare the flash messages the route consumes (delivered once, see
+    /// [`Ctx::flash_messages`](crate::Ctx::flash_messages)) and publishes (on `always`, `success`
+    /// — status below 400 — or `error`).
+    ///
+    /// ```
+    /// use webstir::{FlashPublish, FlashSpec, Reply, Route};
+    ///
+    /// let save = Route::post("/profile").flash(
+    ///     FlashSpec::default().publish(FlashPublish::new("saved").level("success").when("success")),
+    /// );
+    /// let show = Route::get("/profile").flash(FlashSpec::default().consume("saved"));
+    /// # let _ = (save, show);
+    /// ```
+    #[must_use]
+    pub fn flash(mut self, flash: FlashSpec) -> Self {
+        self.definition.flash = Some(flash);
         self
     }
 
@@ -711,11 +730,12 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
                 reason: format!("is invalid: {message}").into(),
             });
         }
-        if def.session.is_some() {
-            return Err(route_err(def, "session"));
-        }
-        if def.flash.is_some() {
-            return Err(route_err(def, "flash"));
+        if let Some((key, message)) = crate::session::check(def) {
+            return Err(Unenforced {
+                owner: format!("route {}", def.name),
+                key,
+                reason: format!("is invalid: {message}").into(),
+            });
         }
         if let Some(id) = crate::hooks::unknown(def, &module.hooks) {
             return Err(Unenforced {
@@ -730,9 +750,6 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
             }
             if form.session.is_some() {
                 return Err(route_err(def, "form.session"));
-            }
-            if form.flash.is_some() {
-                return Err(route_err(def, "form.flash"));
             }
         }
         if def.render_mode.is_some() || def.ssg.is_some() || !def.static_paths.is_empty() {

@@ -102,11 +102,14 @@ pub(crate) fn migrations_dir(module: &Module, env: &Env) -> PathBuf {
 
 /// The framework's own tables, created by versioned system migrations recorded in
 /// `_webstir_system_migrations` (apart from the app's history) and applied before the app's own.
-pub(crate) const SYSTEM_MIGRATIONS: &[webstir_db::migrate::SystemMigration] =
-    &[webstir_db::migrate::SystemMigration::portable(
-        "0001_api_keys",
-        webstir_auth::API_KEYS_SCHEMA,
-    )];
+pub(crate) const SYSTEM_MIGRATIONS: &[webstir_db::migrate::SystemMigration] = &[
+    webstir_db::migrate::SystemMigration::portable("0001_api_keys", webstir_auth::API_KEYS_SCHEMA),
+    webstir_db::migrate::SystemMigration::new(
+        "0002_sessions",
+        crate::session::SQLITE_SCHEMA,
+        crate::session::POSTGRES_SCHEMA,
+    ),
+];
 
 /// Apply pending system migrations; returns the ids applied now.
 pub(crate) async fn apply_system(db: &Db) -> Result<Vec<String>, webstir_db::migrate::Error> {

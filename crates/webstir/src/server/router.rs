@@ -30,6 +30,8 @@ pub(crate) struct RouteEntry {
     pub(crate) requirement: webstir_auth::Requirement,
     /// The route declared `form`: only these media types are accepted as bodies (415 otherwise).
     pub(crate) form_types: Option<&'static [&'static str]>,
+    /// The route declares `session` or `flash` (`None`: it never touches sessions).
+    pub(crate) session: Option<Arc<crate::session::RouteSession>>,
     /// The request hooks the route lists (`None`: it lists none and pays nothing for them).
     pub(crate) hooks: Option<Arc<crate::hooks::RouteHooks>>,
     path: String,
@@ -182,6 +184,7 @@ impl Router {
                     endpoint,
                     requirement: crate::auth::requirement(def.auth.as_ref()),
                     form_types: crate::module::form_types(def),
+                    session: crate::session::route_spec(def),
                     hooks: crate::hooks::for_route(def, hooks),
                     path: def.path.clone(),
                     segments: segments.into(),

@@ -41,6 +41,8 @@ pub(crate) struct App {
     pub(crate) metrics: super::metrics::Metrics,
     /// Whether any credential can be accepted (JWT, service tokens or API keys configured).
     pub(crate) auth_enabled: bool,
+    /// Sessions, when a route declares `session` or `flash`.
+    pub(crate) sessions: Option<crate::session::Sessions>,
     /// CORS, static files, security headers, `/client-errors` (`server/edges.rs`).
     pub(crate) edges: super::edges::Edges,
 }
@@ -400,6 +402,26 @@ impl App {
             }
         }
 
+        // Only routes that declare `session` or `flash` read the cookie or reach the store.
+        let session = match (&route.session, &self.sessions) {
+            (Some(spec), Some(sessions)) => {
+                match crate::session::start(sessions, spec, req.headers())
+                    .instrument(span.clone())
+                    .await
+                {
+                    Ok(session) => Some(session),
+                    Err(refusal) => {
+                        let crate::session::Refusal { error, clear } = refusal;
+                        let mut res = deny(self, error, has_body);
+                        if let Some(clear) = clear {
+                            res.headers_mut().append(http::header::SET_COOKIE, clear);
+                        }
+                        return res;
+                    }
+                }
+            }
+            _ => None,
+        };
         let scope = Scope(Arc::new(ScopeInner {
             app: self.clone(),
             route: route.info.clone(),
@@ -408,6 +430,7 @@ impl App {
             span: span.clone(),
             auth,
             body_done: std::sync::atomic::AtomicBool::new(false),
+            session: session.clone(),
         }));
         // Kept to tell a slow body from a slow handler if the deadline passes.
         let watch = has_body.then(|| scope.clone());
@@ -484,6 +507,12 @@ impl App {
                 response::internal(&panic, expose)
             }
         };
+        if let Some(session) = &session {
+            session
+                .commit(&mut response, expose)
+                .instrument(span.clone())
+                .await;
+        }
         response.headers_mut().insert(X_REQUEST_ID, id_header);
         self.finish(
             &span,

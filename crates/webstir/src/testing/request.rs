@@ -187,6 +187,19 @@ impl<'a> TestRequest<'a> {
                 ),
             }
         }
+        let session = match (&route.session, &app.sessions) {
+            (Some(spec), Some(sessions)) => {
+                match crate::session::start(sessions, spec, request.headers()).await {
+                    Ok(session) => Some(session),
+                    Err(refusal) => panic!(
+                        "{method} {path}: the route's session rule refused the request ({}: {})",
+                        refusal.error.status().as_u16(),
+                        refusal.error
+                    ),
+                }
+            }
+            _ => None,
+        };
         let scope = Scope(Arc::new(ScopeInner {
             app: app.clone(),
             route: route.info.clone(),
@@ -195,6 +208,7 @@ impl<'a> TestRequest<'a> {
             span,
             auth,
             body_done: std::sync::atomic::AtomicBool::new(false),
+            session,
         }));
         let (parts, body) = request.into_parts();
         let body = axum::body::Body::new(http_body_util::Limited::new(

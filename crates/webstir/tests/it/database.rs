@@ -107,7 +107,7 @@ async fn handlers_use_the_database_and_constraint_violations_are_409() {
         )
         .await
         .unwrap();
-    assert_eq!(system, ["0001_api_keys"]);
+    assert_eq!(system, ["0001_api_keys", "0002_sessions"]);
     let keys: i64 = db
         .query_one("SELECT count(*) FROM webstir_api_keys", params![])
         .await

@@ -6,6 +6,7 @@ mod hooks;
 mod http;
 mod jobs;
 mod request_model;
+mod sessions;
 mod testing;
 mod util;
 mod views;
