@@ -35,6 +35,8 @@
 //! # let _ = module;
 //! ```
 
+#[cfg(feature = "multipart")]
+pub use crate::multipart::{Multipart, UploadedFile};
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -90,7 +92,7 @@ pub(crate) fn is_json_type(content_type: &str) -> bool {
                 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json")))
 }
 
-fn unsupported(expected: &str, got: Option<&str>) -> Error {
+pub(crate) fn unsupported(expected: &str, got: Option<&str>) -> Error {
     let got = match got {
         Some(value) if !value.is_empty() => format!("'{}'", echo(value)),
         _ => "no content-type".to_owned(),

@@ -45,14 +45,18 @@ mod hooks;
 mod jobs;
 mod logging;
 mod module;
+#[cfg(feature = "multipart")]
+mod multipart;
+#[cfg(feature = "auth")]
+pub mod password;
 mod reply;
 mod server;
 mod services;
 mod session;
 mod shutdown;
-mod views;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod views;
 
 /// The text of a panic payload (`panic!("…")` gives `&str` or `String`), if it has one.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
@@ -69,8 +73,8 @@ pub use context::{Ctx, Params, Scope};
 pub use env::{Env, load_env_files, workspace_root};
 pub use error::{ApiError, Error, Result};
 pub use extract::Auth;
-pub use jobs::{JobContext, JobHandler, JobsArgs};
 pub use hooks::{AfterFn, AfterHook, BeforeFn, BeforeHook, Hook, HookCtx};
+pub use jobs::{JobContext, JobHandler, JobsArgs};
 pub use module::{BoxFuture, Handler, Job, Module, Route, Unenforced};
 pub use reply::Reply;
 pub use server::router::AmbiguousRoutes;

@@ -2,6 +2,7 @@
 
 mod database;
 mod edges;
+mod forms;
 mod hooks;
 mod http;
 mod jobs;
