@@ -79,6 +79,8 @@ pub(crate) struct RouteDecl {
     scopes: Vec<String>,
     roles: Vec<String>,
     interaction: Option<&'static str>,
+    /// `(mode, write)`: `Optional`/`Required`.
+    session: Option<(&'static str, bool)>,
     form_urlencoded: bool,
     fragment: Option<Fragment>,
     /// `params`, `query`, `body`, `headers`, `response`, `response_headers` schema references
@@ -97,7 +99,7 @@ const SCHEMA_KEYS: [(&str, &str); 6] = [
 ];
 
 /// The managed keys, in the order a declaration lists them.
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "name",
     "summary",
     "description",
@@ -106,6 +108,7 @@ const KEYS: [&str; 17] = [
     "scopes",
     "roles",
     "interaction",
+    "session",
     "form_urlencoded",
     "fragment",
     "params_schema",
@@ -130,6 +133,7 @@ impl RouteDecl {
             scopes: Vec::new(),
             roles: Vec::new(),
             interaction: None,
+            session: None,
             form_urlencoded: false,
             fragment: None,
             schemas: Default::default(),
@@ -192,6 +196,9 @@ impl RouteDecl {
             "response_status" => self
                 .response_status
                 .map(|s| format!(".response_status({s})")),
+            "session" => self.session.map(|(mode, write)| {
+                format!(".session(webstir::manifest::SessionMode::{mode}, {write})")
+            }),
             _ => {
                 let i = SCHEMA_KEYS.iter().position(|(k, _)| *k == key)?;
                 self.schemas[i]
@@ -303,6 +310,17 @@ impl RouteDecl {
                         _ => return Err(bad()),
                     };
                 }
+                "session" => {
+                    let [mode, write] = call.args.as_slice() else {
+                        return Err(bad());
+                    };
+                    let mode = match decl::path_tail(mode).as_deref() {
+                        Some("Optional") => "Optional",
+                        Some("Required") => "Required",
+                        _ => return Err(bad()),
+                    };
+                    d.session = Some((mode, decl::bool_lit(write).ok_or_else(bad)?));
+                }
                 "form_urlencoded" => match one().and_then(decl::bool_lit) {
                     Some(false) => d.form_urlencoded = true,
                     _ => return Err(bad()),
@@ -360,9 +378,6 @@ impl RouteDecl {
     pub(crate) fn from_definition(def: &RouteDefinition) -> Result<Self, String> {
         use webstir_manifest::{AccessMode, FormContentType, FragmentMode, Interaction};
         let mut unsupported = Vec::new();
-        if def.session.is_some() {
-            unsupported.push("session");
-        }
         if def.flash.is_some() {
             unsupported.push("flash");
         }
@@ -411,6 +426,13 @@ impl RouteDecl {
         d.interaction = def.interaction.map(|i| match i {
             Interaction::Navigation => "Navigation",
             _ => "Mutation",
+        });
+        d.session = def.session.as_ref().map(|spec| {
+            let mode = match spec.mode {
+                Some(webstir_manifest::SessionMode::Required) => "Required",
+                _ => "Optional",
+            };
+            (mode, spec.write == Some(true))
         });
         d.form_urlencoded = def.form.is_some();
         d.fragment = def.fragment.as_ref().map(|f| Fragment {
@@ -507,6 +529,8 @@ pub(crate) struct RoutePlan {
     scopes: Option<Vec<String>>,
     roles: Option<Vec<String>>,
     interaction: Option<&'static str>,
+    session: Option<&'static str>,
+    session_write: bool,
     form_urlencoded: bool,
     fragment: Option<Fragment>,
     schemas: [Option<String>; 6],
@@ -558,17 +582,18 @@ impl RoutePlan {
                 Some(path)
             }
         };
-        if let Some(mode) = req.session.as_deref() {
-            one_of(mode, "--session", &["optional", "required"])?;
-        }
-        if req.session.is_some() || req.session_write {
-            bail!(
-                "--session{}: sessions are not enforced by this runtime yet, so a route declaring \
-                 one would be refused at startup. Leave the flag out; protect the route with \
-                 --auth authenticated meanwhile.",
-                if req.session.is_some() { "" } else { "-write" }
-            );
-        }
+        let session = req
+            .session
+            .as_deref()
+            .map(|mode| one_of(mode, "--session", &["optional", "required"]))
+            .transpose()?
+            .map(|m| {
+                if m == "required" {
+                    "Required"
+                } else {
+                    "Optional"
+                }
+            });
         if req.csrf {
             bail!(
                 "--csrf: CSRF tokens are not enforced by this runtime yet, so a route declaring \
@@ -668,6 +693,8 @@ impl RoutePlan {
             scopes,
             roles,
             interaction,
+            session,
+            session_write: req.session_write,
             form_urlencoded: req.form_urlencoded,
             fragment,
             schemas,
@@ -726,6 +753,10 @@ impl RoutePlan {
         }
         if let Some(interaction) = self.interaction {
             d.interaction = Some(interaction);
+        }
+        if self.session.is_some() || self.session_write {
+            let (mode, write) = d.session.unwrap_or(("Optional", false));
+            d.session = Some((self.session.unwrap_or(mode), write || self.session_write));
         }
         if self.form_urlencoded {
             d.form_urlencoded = true;
@@ -1099,6 +1130,7 @@ fn test_stub(root: &Path, stem: &str, decl: &RouteDecl) -> Result<String> {
             "path": decl::quote(&path.join("/")),
             "caller": caller,
             "head": decl.method == HttpMethod::Head,
+            "session_required": matches!(decl.session, Some(("Required", _))),
         }),
     )
     .map(templates::rustfmt)
@@ -1220,6 +1252,7 @@ mod tests {
             r.summary = Some("He said \"hi\"\\n".into());
             r.auth = Some("service".into());
             r.interaction = Some("navigation".into());
+            r.session_write = true;
             r.form_urlencoded = true;
             r.fragment_target = Some("t".into());
             r.fragment_mode = Some("append".into());
@@ -1236,6 +1269,6 @@ mod tests {
         };
         let (read, at) = RouteDecl::read(&chain).unwrap();
         assert_eq!(read, d);
-        assert_eq!(at.iter().flatten().count(), 9);
+        assert_eq!(at.iter().flatten().count(), 10);
     }
 }

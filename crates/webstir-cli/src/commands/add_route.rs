@@ -50,11 +50,11 @@ pub(crate) struct Args {
     /// navigation or mutation.
     #[arg(long, value_name = "KIND")]
     interaction: Option<String>,
-    /// Session requirement: refused until sessions are enforced by the runtime.
-    #[arg(long, value_name = "MODE", hide = true)]
+    /// Session use: optional or required (a required session answers 401 session_required without one).
+    #[arg(long, value_name = "MODE")]
     session: Option<String>,
-    /// The route writes the session (refused until sessions are enforced).
-    #[arg(long, hide = true)]
+    /// The route may write the session (a write from a route without it is an error).
+    #[arg(long)]
     session_write: bool,
     /// The route accepts application/x-www-form-urlencoded forms.
     #[arg(long)]

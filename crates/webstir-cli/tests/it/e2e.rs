@@ -216,6 +216,38 @@ fn redeclare_and_test(root: &Path, tmp: &Path) {
     signal(server.child.id(), "TERM");
     assert_eq!(server.finish().0, Some(0));
 
+    // Routes of every kind the generated tests must handle as generated.
+    for args in [
+        &[
+            "add-route",
+            "item",
+            "--path",
+            "/api/items/:id",
+            "--auth",
+            "service",
+        ][..],
+        &[
+            "add-route",
+            "ping",
+            "--method",
+            "HEAD",
+            "--path",
+            "/api/ping",
+        ],
+        &[
+            "add-route",
+            "submit",
+            "--method",
+            "POST",
+            "--form-urlencoded",
+            "--roles",
+            "editor",
+        ],
+        &["add-route", "profile", "--session", "required"],
+    ] {
+        ok(root, args);
+    }
+
     // The project, copied elsewhere, builds and its generated tests pass.
     let copy = tmp.join("elsewhere/e2e-loop");
     copy_tree(root, &copy);
@@ -227,7 +259,7 @@ fn redeclare_and_test(root: &Path, tmp: &Path) {
         .unwrap();
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{out}\n{err}");
-    assert!(out.contains("test result: ok. 2 passed"), "{out}");
+    assert!(out.contains("test result: ok. 6 passed"), "{out}");
 }
 
 /// Copies a project without its build state.

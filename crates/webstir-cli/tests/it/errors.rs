@@ -176,18 +176,6 @@ fn bad_route_flags() {
              name.",
         ),
         (
-            &["add-route", "a", "--session", "required"],
-            "--session: sessions are not enforced by this runtime yet, so a route declaring one \
-             would be refused at startup. Leave the flag out; protect the route with --auth \
-             authenticated meanwhile.",
-        ),
-        (
-            &["add-route", "a", "--session-write"],
-            "--session-write: sessions are not enforced by this runtime yet, so a route declaring \
-             one would be refused at startup. Leave the flag out; protect the route with --auth \
-             authenticated meanwhile.",
-        ),
-        (
             &["add-route", "a", "--csrf"],
             "--csrf: CSRF tokens are not enforced by this runtime yet, so a route declaring them \
              would be refused at startup. Leave the flag out.",
