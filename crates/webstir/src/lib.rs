@@ -37,6 +37,7 @@ mod app;
 mod auth;
 mod config;
 mod context;
+pub mod csrf;
 mod env;
 mod error;
 pub mod extract;

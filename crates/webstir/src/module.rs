@@ -234,10 +234,21 @@ impl Route {
         self
     }
 
-    /// Declare that the route accepts `application/x-www-form-urlencoded` forms, optionally with CSRF.
+    /// Declare that the route accepts `application/x-www-form-urlencoded` forms, optionally with CSRF
+    /// (see [`crate::csrf`]: the runtime then refuses submissions without the session's token).
     #[must_use]
     pub fn form_urlencoded(mut self, csrf: bool) -> Self {
         let mut form = FormSpec::urlencoded();
+        form.csrf = csrf.then_some(true);
+        self.definition.form = Some(form);
+        self
+    }
+
+    /// Declare that the route accepts `multipart/form-data` forms (file uploads; read them with
+    /// [`crate::extract::Multipart`]), optionally with CSRF (the token in a `_csrf` field).
+    #[must_use]
+    pub fn form_multipart(mut self, csrf: bool) -> Self {
+        let mut form = FormSpec::new(FormContentType::Multipart);
         form.csrf = csrf.then_some(true);
         self.definition.form = Some(form);
         self
@@ -744,13 +755,8 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
                 reason: format!("lists hook '{id}', which the module does not implement; declare it with Module::hook(Hook::before_handler(\"{id}\").run(..)) (or before_auth / after_handler), or remove it from the route").into(),
             });
         }
-        if let Some(form) = &def.form {
-            if form.csrf == Some(true) {
-                return Err(route_err(def, "form.csrf"));
-            }
-            if form.session.is_some() {
-                return Err(route_err(def, "form.session"));
-            }
+        if def.form.as_ref().is_some_and(|form| form.session.is_some()) {
+            return Err(route_err(def, "form.session"));
         }
         if def.render_mode.is_some() || def.ssg.is_some() || !def.static_paths.is_empty() {
             return Err(route_err(def, "renderMode/ssg/staticPaths"));

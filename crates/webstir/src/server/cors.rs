@@ -147,6 +147,17 @@ impl Cors {
         }
     }
 
+    /// Whether `origin` is listed in `CORS_ALLOWED_ORIGINS` (`*` trusts no one: it is for reading
+    /// public responses, not for sending cookie-authenticated requests).
+    pub(crate) fn trusts(&self, origin: &str) -> bool {
+        match &self.origins {
+            Origins::Any => false,
+            Origins::List(list) => list
+                .iter()
+                .any(|o| o.as_bytes().eq_ignore_ascii_case(origin.as_bytes())),
+        }
+    }
+
     pub(crate) fn decide(&self, method: &Method, headers: &HeaderMap) -> CorsDecision {
         let Some(origin) = headers.get(ORIGIN) else {
             return CorsDecision::Actual(None);

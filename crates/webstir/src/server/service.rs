@@ -435,7 +435,7 @@ impl App {
         // Kept to tell a slow body from a slow handler if the deadline passes.
         let watch = has_body.then(|| scope.clone());
         let (parts, incoming) = req.into_parts();
-        let body = if has_body {
+        let mut body = if has_body {
             axum::body::Body::new(http_body_util::Limited::new(
                 incoming,
                 self.config.body_limit as usize,
@@ -443,6 +443,42 @@ impl App {
         } else {
             axum::body::Body::empty()
         };
+        // Cookie-authenticated state changes: same-site only, and CSRF forms need their token.
+        if let (Some(session), Some(spec)) = (&session, &route.session)
+            && crate::csrf::unsafe_method(&parts.method)
+        {
+            let trusted = |origin: &str| self.edges.cors.as_ref().is_some_and(|c| c.trusts(origin));
+            if let Err(err) = crate::csrf::check_site(&parts.headers, trusted) {
+                tracing::warn!(target: "webstir::security", parent: &span, "cross-site request to a cookie-authenticated route refused");
+                return deny(self, err, has_body);
+            }
+            if spec.csrf {
+                let bytes = match http_body_util::BodyExt::collect(body).await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(err) if crate::extract::is_too_large(&err) => {
+                        return deny(
+                            self,
+                            crate::extract::too_large(self.config.body_limit),
+                            true,
+                        );
+                    }
+                    Err(_) => {
+                        let err = crate::Error::bad_request(
+                            "bad_request",
+                            "The request body could not be read.",
+                        );
+                        return deny(self, err, true);
+                    }
+                };
+                let token = crate::csrf::presented(&parts.headers, &bytes).await;
+                if let Err(err) = crate::csrf::verify(session, spec.route_name(), token.as_deref())
+                {
+                    tracing::warn!(target: "webstir::security", parent: &span, "form submitted without a valid CSRF token");
+                    return deny(self, err, false);
+                }
+                body = axum::body::Body::from(bytes);
+            }
+        }
         let request = Request::from_parts(parts, body);
         let expose = self.expose_errors();
 

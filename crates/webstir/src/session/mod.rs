@@ -74,7 +74,10 @@ fn now_ms() -> i64 {
 fn declares(def: &RouteDefinition) -> bool {
     def.session.is_some()
         || def.flash.is_some()
-        || def.form.as_ref().is_some_and(|f| f.flash.is_some())
+        || def
+            .form
+            .as_ref()
+            .is_some_and(|f| f.flash.is_some() || f.csrf == Some(true))
 }
 
 /// When a published flash message is kept.
@@ -104,6 +107,15 @@ pub(crate) struct RouteSession {
     write: bool,
     consume: Vec<String>,
     publish: Vec<Publish>,
+    /// `form.csrf`: state-changing requests need the route's token (`crate::csrf`).
+    pub(crate) csrf: bool,
+}
+
+impl RouteSession {
+    /// The route's name (the key of its CSRF token).
+    pub(crate) fn route_name(&self) -> &str {
+        &self.route
+    }
 }
 
 fn flash_specs(def: &RouteDefinition) -> impl Iterator<Item = &FlashSpec> {
@@ -182,6 +194,7 @@ pub(crate) fn route_spec(def: &RouteDefinition) -> Option<Arc<RouteSession>> {
         write: session.and_then(|s| s.write) == Some(true),
         consume,
         publish,
+        csrf: def.form.as_ref().and_then(|f| f.csrf) == Some(true),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! Runtime behaviour over a real loopback socket, with the server in-process.
 
+mod csrf;
 mod database;
 mod edges;
 mod forms;
