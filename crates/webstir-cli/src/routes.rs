@@ -82,6 +82,8 @@ pub(crate) struct RouteDecl {
     /// `(mode, write)`: `Optional`/`Required`.
     session: Option<(&'static str, bool)>,
     form_urlencoded: bool,
+    /// The form needs the session's CSRF token.
+    csrf: bool,
     fragment: Option<Fragment>,
     /// `params`, `query`, `body`, `headers`, `response`, `response_headers` schema references
     /// (canonical `kind:Name@source`).
@@ -135,6 +137,7 @@ impl RouteDecl {
             interaction: None,
             session: None,
             form_urlencoded: false,
+            csrf: false,
             fragment: None,
             schemas: Default::default(),
             response_status: None,
@@ -182,7 +185,7 @@ impl RouteDecl {
                 .map(|i| format!(".interaction(webstir::Interaction::{i})")),
             "form_urlencoded" => self
                 .form_urlencoded
-                .then(|| ".form_urlencoded(false)".into()),
+                .then(|| format!(".form_urlencoded({})", self.csrf)),
             "fragment" => self.fragment.as_ref().map(|f| {
                 let selector = f
                     .selector
@@ -322,7 +325,10 @@ impl RouteDecl {
                     d.session = Some((mode, decl::bool_lit(write).ok_or_else(bad)?));
                 }
                 "form_urlencoded" => match one().and_then(decl::bool_lit) {
-                    Some(false) => d.form_urlencoded = true,
+                    Some(csrf) => {
+                        d.form_urlencoded = true;
+                        d.csrf = csrf;
+                    }
                     _ => return Err(bad()),
                 },
                 "fragment" => {
@@ -391,8 +397,7 @@ impl RouteDecl {
             unsupported.push("renderMode/staticPaths/ssg");
         }
         if let Some(form) = &def.form
-            && (form.csrf == Some(true)
-                || form.session.is_some()
+            && (form.session.is_some()
                 || form.flash.is_some()
                 || !matches!(form.content_type, None | Some(FormContentType::UrlEncoded)))
         {
@@ -435,6 +440,7 @@ impl RouteDecl {
             (mode, spec.write == Some(true))
         });
         d.form_urlencoded = def.form.is_some();
+        d.csrf = def.form.as_ref().and_then(|f| f.csrf) == Some(true);
         d.fragment = def.fragment.as_ref().map(|f| Fragment {
             target: f.target.clone(),
             selector: f.selector.clone(),
@@ -532,6 +538,7 @@ pub(crate) struct RoutePlan {
     session: Option<&'static str>,
     session_write: bool,
     form_urlencoded: bool,
+    csrf: bool,
     fragment: Option<Fragment>,
     schemas: [Option<String>; 6],
     response_status: Option<u16>,
@@ -594,12 +601,6 @@ impl RoutePlan {
                     "Optional"
                 }
             });
-        if req.csrf {
-            bail!(
-                "--csrf: CSRF tokens are not enforced by this runtime yet, so a route declaring \
-                 them would be refused at startup. Leave the flag out."
-            );
-        }
         let access = req
             .auth
             .as_deref()
@@ -695,7 +696,8 @@ impl RoutePlan {
             interaction,
             session,
             session_write: req.session_write,
-            form_urlencoded: req.form_urlencoded,
+            form_urlencoded: req.form_urlencoded || req.csrf,
+            csrf: req.csrf,
             fragment,
             schemas,
             response_status,
@@ -760,6 +762,9 @@ impl RoutePlan {
         }
         if self.form_urlencoded {
             d.form_urlencoded = true;
+        }
+        if self.csrf {
+            d.csrf = true;
         }
         if let Some(fragment) = &self.fragment {
             d.fragment = Some(fragment.clone());
@@ -1131,6 +1136,7 @@ fn test_stub(root: &Path, stem: &str, decl: &RouteDecl) -> Result<String> {
             "caller": caller,
             "head": decl.method == HttpMethod::Head,
             "session_required": matches!(decl.session, Some(("Required", _))),
+            "csrf": decl.csrf && !matches!(decl.method, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options),
         }),
     )
     .map(templates::rustfmt)
@@ -1253,7 +1259,7 @@ mod tests {
             r.auth = Some("service".into());
             r.interaction = Some("navigation".into());
             r.session_write = true;
-            r.form_urlencoded = true;
+            r.csrf = true;
             r.fragment_target = Some("t".into());
             r.fragment_mode = Some("append".into());
             r.body_schema = Some("json-schema:Body@b.json".into());

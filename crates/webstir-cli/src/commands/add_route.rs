@@ -59,8 +59,8 @@ pub(crate) struct Args {
     /// The route accepts application/x-www-form-urlencoded forms.
     #[arg(long)]
     form_urlencoded: bool,
-    /// The form requires a CSRF token (refused until CSRF is enforced).
-    #[arg(long, hide = true)]
+    /// The form requires the session's CSRF token (implies --form-urlencoded).
+    #[arg(long)]
     csrf: bool,
     /// Element id a fragment response targets.
     #[arg(long, value_name = "TARGET")]

@@ -244,6 +244,7 @@ fn redeclare_and_test(root: &Path, tmp: &Path) {
             "editor",
         ],
         &["add-route", "profile", "--session", "required"],
+        &["add-route", "save", "--method", "POST", "--csrf"],
     ] {
         ok(root, args);
     }
@@ -259,7 +260,7 @@ fn redeclare_and_test(root: &Path, tmp: &Path) {
         .unwrap();
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{out}\n{err}");
-    assert!(out.contains("test result: ok. 6 passed"), "{out}");
+    assert!(out.contains("test result: ok. 7 passed"), "{out}");
 }
 
 /// Copies a project without its build state.

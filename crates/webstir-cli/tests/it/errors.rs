@@ -175,11 +175,6 @@ fn bad_route_flags() {
             "Invalid --scopes value 'read all'. Separate names with ',' and use no spaces inside a \
              name.",
         ),
-        (
-            &["add-route", "a", "--csrf"],
-            "--csrf: CSRF tokens are not enforced by this runtime yet, so a route declaring them \
-             would be refused at startup. Leave the flag out.",
-        ),
     ] {
         let (code, stdout, stderr) = fails(&root, args);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");

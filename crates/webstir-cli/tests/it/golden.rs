@@ -221,6 +221,7 @@ fn add_route_with_every_flag() {
             "required",
             "--session-write",
             "--form-urlencoded",
+            "--csrf",
             "--fragment-target",
             "accounts-panel",
             "--fragment-selector",
