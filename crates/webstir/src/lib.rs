@@ -41,6 +41,7 @@ pub mod csrf;
 mod env;
 mod error;
 pub mod extract;
+pub mod forms;
 mod handler;
 mod hooks;
 mod jobs;

@@ -168,7 +168,6 @@ impl Router {
         routes: &[Route],
         hooks: &[crate::hooks::Hook],
     ) -> Result<Self, AmbiguousRoutes> {
-
         let mut entries: Vec<RouteEntry> = routes
             .iter()
             .filter_map(|route| {

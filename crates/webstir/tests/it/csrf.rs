@@ -25,6 +25,41 @@ async fn sign_out(ctx: Ctx) -> Result<Reply> {
     Ok(Reply::text("bye"))
 }
 
+#[derive(serde::Deserialize, serde::Serialize)]
+struct NewNote {
+    title: String,
+    body: String,
+}
+
+async fn create_note(
+    session: webstir::extract::Session,
+    webstir::extract::Form(note): webstir::extract::Form<NewNote>,
+) -> Result<Reply> {
+    let mut errors = webstir::forms::FormErrors::new();
+    if note.title.trim().is_empty() {
+        errors = errors.field("title", "Title is required");
+    }
+    if note.body.len() > 10 {
+        errors = errors
+            .field("body", "Too long")
+            .form("Fix the fields below");
+    }
+    if !errors.is_empty() {
+        session.keep_form("createNote", &note, &errors)?;
+        return Ok(Reply::redirect("/notes/new"));
+    }
+    Ok(Reply::redirect("/notes"))
+}
+
+async fn new_note(ctx: Ctx) -> Result<Reply> {
+    match ctx.session()?.take_form("createNote") {
+        Some(kept) => Ok(Reply::json(
+            &json!({ "values": kept.values, "errors": kept.errors }),
+        )),
+        None => Ok(Reply::json(&json!({ "values": null }))),
+    }
+}
+
 fn module() -> Module {
     Module::new("@test/csrf", "0.1.0")
         .route(
@@ -38,6 +73,18 @@ fn module() -> Module {
                 .name("createItem")
                 .form_urlencoded(true)
                 .handler(create_item),
+        )
+        .route(
+            Route::post("/notes")
+                .name("createNote")
+                .session(SessionMode::Optional, false)
+                .handler(create_note),
+        )
+        .route(
+            Route::get("/notes/new")
+                .name("newNote")
+                .session(SessionMode::Optional, false)
+                .handler(new_note),
         )
         .route(
             Route::post("/uploads")
@@ -309,4 +356,69 @@ async fn cross_site_requests_to_cookie_routes_are_refused() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
+}
+
+#[tokio::test]
+async fn a_failed_submission_redirects_back_with_its_errors_and_values_once() {
+    let app = TestApp::new(module()).await.unwrap();
+    let (_served, mut b) = browser(&app).await;
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let res = b
+        .send(
+            Method::POST,
+            "/notes",
+            &form,
+            "title=&body=far+too+long+text",
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(res.header("location"), Some("/notes/new"));
+    let res = b.send(Method::GET, "/notes/new", &[], Bytes::new()).await;
+    assert_eq!(
+        res.json(),
+        json!({
+            "values": { "title": "", "body": "far too long text" },
+            "errors": {
+                "form": ["Fix the fields below"],
+                "fields": { "title": ["Title is required"], "body": ["Too long"] }
+            }
+        })
+    );
+    // Taken once: a reload shows an empty form.
+    let res = b.send(Method::GET, "/notes/new", &[], Bytes::new()).await;
+    assert_eq!(res.json(), json!({ "values": null }));
+    // Another browser never sees it.
+    let (_s2, mut other) = browser(&app).await;
+    let res = other
+        .send(Method::GET, "/notes/new", &[], Bytes::new())
+        .await;
+    assert_eq!(res.json(), json!({ "values": null }));
+    // A valid submission goes through.
+    let res = b
+        .send(Method::POST, "/notes", &form, "title=Hi&body=ok")
+        .await;
+    assert_eq!(res.header("location"), Some("/notes"));
+
+    // The same errors as the JSON envelope, for routes that answer JSON.
+    let err = webstir::forms::FormErrors::new()
+        .field("title", "Title is required")
+        .form("Try again")
+        .into_error();
+    assert_eq!(err.status().as_u16(), 400);
+    let entries: Vec<_> = err
+        .entries()
+        .iter()
+        .map(|e| (e.code.clone(), e.message.clone(), e.details.clone()))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            ("validation".to_owned(), "Try again".to_owned(), None),
+            (
+                "validation".to_owned(),
+                "Title is required".to_owned(),
+                Some(json!({ "field": "title" }))
+            ),
+        ]
+    );
 }
