@@ -819,17 +819,25 @@ mod tests {
 
     #[test]
     fn unenforced_keys_name_the_route_and_the_key() {
-        let module = Module::new("@test/m", "0.1.0").route(
-            Route::post("/form")
-                .name("secureForm")
-                .form_urlencoded(true)
-                .handler(hello),
-        );
+        let mut def = RouteDefinition::new("secureForm", HttpMethod::Post, "/form");
+        let mut form = FormSpec::urlencoded();
+        form.session = Some(SessionSpec::new(SessionMode::Required));
+        def.form = Some(form);
+        let module =
+            Module::new("@test/m", "0.1.0").route(Route::from_definition(def).handler(hello));
         let err = check_enforced(&module).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "route secureForm declares form.csrf, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
+            "route secureForm declares form.session, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
         );
+        // A CSRF form is enforced (crate::csrf), so it starts.
+        let module = Module::new("@test/m", "0.1.0").route(
+            Route::post("/form")
+                .name("csrfForm")
+                .form_urlencoded(true)
+                .handler(hello),
+        );
+        assert!(check_enforced(&module).is_ok());
     }
 
     #[cfg(not(feature = "auth"))]

@@ -24,7 +24,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use webstir::extract::{Auth, Form, Json, Path, Query, State};
 use webstir::manifest::{
     FlashSpec, RenderMode, RequestHookDefinition, RequestHookPhase, RouteDefinition, SessionMode,
-    SessionSpec, ViewDefinition,
+    SessionSpec,
 };
 use webstir::{
     Config, Ctx, Env, Error, HttpMethod, Module, Reply, Result, Route, Server, StartError,
@@ -1008,12 +1008,7 @@ async fn unenforced_keys_are_refused_at_startup() {
         Module::new("@test/unenforced-module", "0.1.0")
             .route(Route::get("/ok").name("ok").handler(|| async { "ok" }))
     };
-    assert_unenforced(
-        base().with_manifest(|m| m.views.push(ViewDefinition::new("home", "/"))),
-        "module @test/unenforced-module",
-        "views",
-    )
-    .await;
+    // A view declared in the manifest is served (its document, no loader): tests/it/views.rs.
     assert_unenforced(
         base().with_manifest(|m| {
             m.request_hooks.push(RequestHookDefinition::new(
