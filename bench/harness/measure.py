@@ -75,8 +75,31 @@ class Instance:
         self.proc = None
 
 
-def http_get(port, path, timeout=2, method="GET", body=None):
+def session_cookie(instance, route):
+    """The `name=value` session cookie a route with `sign_in` needs, from a POST to that path."""
+    if not route.sign_in:
+        return None
+    req = urllib.request.Request(f"http://127.0.0.1:{instance.port}{route.sign_in}", method="POST", data=b"")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        res = urllib.request.build_opener(NoRedirect).open(req, timeout=5)
+        headers = res.headers
+    except urllib.error.HTTPError as e:
+        headers = e.headers
+    except OSError:
+        return None
+    cookie = headers.get("set-cookie")
+    return cookie.split(";")[0] if cookie else None
+
+
+def http_get(port, path, timeout=2, method="GET", body=None, cookie=None):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    if cookie:
+        req.add_header("cookie", cookie)
     data = None
     if body is not None:
         data = body.encode()
@@ -92,9 +115,16 @@ def http_get(port, path, timeout=2, method="GET", body=None):
 
 def verify(instance, route):
     """One request, checked against the expected body: (ok, why)."""
-    status, body = http_get(instance.port, route.path, method=route.method, body=route.body, timeout=5)
+    cookie = session_cookie(instance, route)
+    if route.sign_in and not cookie:
+        return False, f"POST {route.sign_in} set no session cookie"
+    status, body = http_get(instance.port, route.path, method=route.method, body=route.body, timeout=5,
+                            cookie=cookie)
     if status != 200:
         return False, f"{route.method} {route.path} answered {status}: {body[:160].decode(errors='replace')}"
+    if route.kind == "html":
+        text = body.decode(errors="replace")
+        return (True, "") if route.check(text) else (False, f"{route.path}: unexpected body {text[:160]}")
     try:
         value = json.loads(body)
     except ValueError:
@@ -104,7 +134,12 @@ def verify(instance, route):
     return True, ""
 
 
-def _wrk_script(route):
+def _wrk_script(route, cookie=None):
+    if cookie:
+        path = os.path.join(SCRATCH, f"wrk-{route.name}.lua")
+        with open(path, "w") as f:
+            f.write(f'wrk.headers["Cookie"] = "{cookie}"\n')
+        return ["-s", path]
     if route.method == "GET":
         return []
     path = os.path.join(SCRATCH, f"wrk-{route.name}.lua")
@@ -153,7 +188,7 @@ def _wrk(args):
 def measure(instance, route, duration, warmup, all_instances):
     """One measured run of `route` on `instance` (after a warm-up): a dict of figures."""
     url = f"http://127.0.0.1:{instance.port}{route.path}"
-    script = _wrk_script(route)
+    script = _wrk_script(route, session_cookie(instance, route))
     _wrk(["-t1", f"-c{CONNECTIONS}", f"-d{warmup}s"] + script + [url])
     time.sleep(0.3)
     pg_pids = []

@@ -2,7 +2,9 @@
 //!
 //! `GET /api/hello`, `GET /api/items/:id`, `POST /api/echo` (validated JSON body) and, with the `db`
 //! feature, `GET /api/db/:id` (one row by primary key through `ctx.db()`, SQLite or PostgreSQL by
-//! `DATABASE_URL`). `/healthz` is built into the runtime.
+//! `DATABASE_URL`). `/healthz` is built into the runtime. With `db` too: `GET /api/session/page`, an
+//! HTML page for a session-authenticated user (the SQLite session store of production), after
+//! `POST /api/session/sign-in` set the cookie.
 
 use serde::{Deserialize, Serialize};
 use webstir::{Ctx, Error, Module, Reply, Result, Route};
@@ -67,6 +69,30 @@ async fn db_row(ctx: Ctx) -> Result<Reply> {
     Ok(Reply::json(&row))
 }
 
+#[cfg(feature = "db")]
+async fn sign_in(ctx: Ctx) -> Result<Reply> {
+    let session = ctx.session()?;
+    session.regenerate()?;
+    session.insert("user", "ada@example.com")?;
+    Ok(Reply::redirect("/api/session/page"))
+}
+
+#[cfg(feature = "db")]
+async fn session_page(ctx: Ctx) -> Result<Reply> {
+    let user: String = ctx
+        .session()?
+        .get("user")?
+        .ok_or_else(|| Error::unauthorized("sign in first"))?;
+    let user = user
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    Ok(Reply::html(format!(
+        "<!doctype html><html><head><title>Notes</title></head>\
+         <body><h1>Hello, {user}</h1><p>Your session page.</p></body></html>"
+    )))
+}
+
 fn module() -> Module {
     let module = Module::new("@bench/webstir-app", "0.0.0")
         .capabilities(["http"])
@@ -74,7 +100,20 @@ fn module() -> Module {
         .route(Route::get("/api/items/:id").name("item").handler(item))
         .route(Route::post("/api/echo").name("echo").handler(echo));
     #[cfg(feature = "db")]
-    let module = module.route(Route::get("/api/db/:id").name("dbRow").handler(db_row));
+    let module = module
+        .route(Route::get("/api/db/:id").name("dbRow").handler(db_row))
+        .route(
+            Route::post("/api/session/sign-in")
+                .name("signIn")
+                .session(webstir::SessionMode::Optional, true)
+                .handler(sign_in),
+        )
+        .route(
+            Route::get("/api/session/page")
+                .name("sessionPage")
+                .session(webstir::SessionMode::Required, false)
+                .handler(session_page),
+        );
     module
 }
 
