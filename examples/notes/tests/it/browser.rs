@@ -7,6 +7,7 @@
 //! `WEBSTIR_REQUIRE_CHROMIUM=1` (CI) makes it fail. `WEBSTIR_NOTES_SCREENSHOT=path.png` saves a
 //! screenshot of the notes page (docs/notes-example.png is made this way).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::webdriver::{Driver, Session, which};
@@ -21,7 +22,9 @@ fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
             panic!("WEBSTIR_REQUIRE_CHROMIUM=1 but chromium or chromedriver is not on PATH")
         }
         _ => {
-            eprintln!(
+            // Straight to stderr, past the test harness's capture, so the skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping the Chromium test: chromium and chromedriver are not both on PATH \
                  (apt-get install chromium chromium-driver)"
             );
