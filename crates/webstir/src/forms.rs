@@ -130,7 +130,9 @@ pub struct KeptForm {
 impl Session {
     /// Keeps a failed submission of the form that posts to the route named `route` (its values
     /// and errors) until the form's page takes it with [`Session::take_form`]. Starts a session
-    /// when there is none. Never keep passwords in `values`.
+    /// when there is none. Never keep passwords in `values`. The response then counts as a
+    /// failure for the route's flash messages, even as a redirect (`when: error` ones are
+    /// published, `when: success` ones are not).
     ///
     /// # Errors
     /// When `values` cannot be turned into JSON.
@@ -151,6 +153,9 @@ impl Session {
             serde_json::to_value(kept).map_err(|e| Error::msg(e.to_string()))?,
         );
         self.runtime_set(STATE_KEY, Some(serde_json::Value::Object(forms)));
+        // A redirect back to the form is a failure: `when: success` flash is not published,
+        // `when: error` is (the original counted such redirects as success).
+        self.mark_form_failed();
         Ok(())
     }
 

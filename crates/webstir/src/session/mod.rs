@@ -294,6 +294,9 @@ struct State {
     destroyed: bool,
     delivered: Vec<FlashMessage>,
     texts: Vec<(String, String)>,
+    /// The handler kept a failed form submission (`Session::keep_form`): the response counts as
+    /// a failure for flash, even when it is a redirect.
+    form_failed: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -556,6 +559,11 @@ impl Session {
         }
     }
 
+    /// Marks the request as a failed form submission (see [`State::form_failed`]).
+    pub(crate) fn mark_form_failed(&self) {
+        self.state().form_failed = true;
+    }
+
     /// Publish the route's flash messages and save the changes; sets or clears the cookie on
     /// `response`. A 404, 413 or 5xx response changes nothing and gets no cookie. A write that
     /// lost a race replaces the response with 409 `session_conflict`; a store failure with 503
@@ -590,6 +598,7 @@ impl Session {
         // Take what the writes need, so no lock is held across an await.
         let (initial, id, body, cookie_bad, destroyed) = {
             let mut state = self.state();
+            let failed = failed || state.form_failed;
             for publish in &self.0.route.publish {
                 let kept = match publish.when {
                     When::Always => true,

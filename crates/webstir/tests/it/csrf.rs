@@ -78,12 +78,22 @@ fn module() -> Module {
             Route::post("/notes")
                 .name("createNote")
                 .session(SessionMode::Optional, false)
+                .flash(
+                    webstir::FlashSpec::default()
+                        .publish(webstir::FlashPublish::new("saved").when("success"))
+                        .publish(webstir::FlashPublish::new("rejected").when("error")),
+                )
                 .handler(create_note),
         )
         .route(
             Route::get("/notes/new")
                 .name("newNote")
                 .session(SessionMode::Optional, false)
+                .flash(
+                    webstir::FlashSpec::default()
+                        .consume("saved")
+                        .consume("rejected"),
+                )
                 .handler(new_note),
         )
         .route(
