@@ -755,9 +755,6 @@ pub(crate) fn check_enforced(module: &Module) -> Result<(), Unenforced> {
                 reason: format!("lists hook '{id}', which the module does not implement; declare it with Module::hook(Hook::before_handler(\"{id}\").run(..)) (or before_auth / after_handler), or remove it from the route").into(),
             });
         }
-        if def.form.as_ref().is_some_and(|form| form.session.is_some()) {
-            return Err(route_err(def, "form.session"));
-        }
         if def.render_mode.is_some() || def.ssg.is_some() || !def.static_paths.is_empty() {
             return Err(route_err(def, "renderMode/ssg/staticPaths"));
         }
@@ -819,16 +816,14 @@ mod tests {
 
     #[test]
     fn unenforced_keys_name_the_route_and_the_key() {
-        let mut def = RouteDefinition::new("secureForm", HttpMethod::Post, "/form");
-        let mut form = FormSpec::urlencoded();
-        form.session = Some(SessionSpec::new(SessionMode::Required));
-        def.form = Some(form);
+        let mut def = RouteDefinition::new("staticForm", HttpMethod::Get, "/form");
+        def.static_paths = vec!["/form".into()];
         let module =
             Module::new("@test/m", "0.1.0").route(Route::from_definition(def).handler(hello));
         let err = check_enforced(&module).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "route secureForm declares form.session, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
+            "route staticForm declares renderMode/ssg/staticPaths, which this runtime does not enforce yet; remove it (or wait for the feature that enforces it)"
         );
         // A CSRF form is enforced (crate::csrf), so it starts.
         let module = Module::new("@test/m", "0.1.0").route(

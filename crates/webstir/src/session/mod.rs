@@ -74,6 +74,7 @@ fn now_ms() -> i64 {
 fn declares(def: &RouteDefinition) -> bool {
     def.session.is_some()
         || def.flash.is_some()
+        || def.form.as_ref().is_some_and(|f| f.session.is_some())
         || def
             .form
             .as_ref()
@@ -186,12 +187,18 @@ pub(crate) fn route_spec(def: &RouteDefinition) -> Option<Arc<RouteSession>> {
             });
         }
     }
-    let session = def.session.as_ref();
+    // `session` and the form's own `form.session` both count: required if either requires it,
+    // writable if either writes.
+    let specs: Vec<&webstir_manifest::SessionSpec> = def
+        .session
+        .iter()
+        .chain(def.form.iter().filter_map(|f| f.session.as_ref()))
+        .collect();
     Some(Arc::new(RouteSession {
         route: def.name.as_str().into(),
-        declared: session.is_some(),
-        required: session.and_then(|s| s.mode) == Some(SessionMode::Required),
-        write: session.and_then(|s| s.write) == Some(true),
+        declared: !specs.is_empty(),
+        required: specs.iter().any(|s| s.mode == Some(SessionMode::Required)),
+        write: specs.iter().any(|s| s.write == Some(true)),
         consume,
         publish,
         csrf: def.form.as_ref().and_then(|f| f.csrf) == Some(true),

@@ -432,3 +432,31 @@ async fn a_failed_submission_redirects_back_with_its_errors_and_values_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_forms_own_session_declaration_is_enforced() {
+    use webstir::manifest::{FormSpec, HttpMethod, RouteDefinition, SessionSpec};
+    async fn remember(ctx: Ctx) -> Result<Reply> {
+        ctx.session()?.insert("seen", true)?;
+        Ok(Reply::text("ok"))
+    }
+    let mut required = SessionSpec::new(SessionMode::Required);
+    required.write = Some(true);
+    let module = module().route(
+        Route::from_definition(
+            RouteDefinition::new("formSession", HttpMethod::Post, "/remember")
+                .form(FormSpec::urlencoded().session(required)),
+        )
+        .handler(remember),
+    );
+    let app = TestApp::new(module).await.unwrap();
+    let (_served, mut b) = browser(&app).await;
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    // `form.session: required` answers 401 without a session, before the handler.
+    let res = b.send(Method::POST, "/remember", &form, "x=1").await;
+    assert_eq!((res.status, code(&res)), (401, json!("session_required")));
+    // With one (any page that starts it), the form's `write: true` lets the handler write.
+    let _ = b.token().await;
+    let res = b.send(Method::POST, "/remember", &form, "x=1").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}

@@ -23,8 +23,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use webstir::extract::{Auth, Form, Json, Path, Query, State};
 use webstir::manifest::{
-    FlashSpec, RenderMode, RequestHookDefinition, RequestHookPhase, RouteDefinition, SessionMode,
-    SessionSpec,
+    FlashSpec, RenderMode, RequestHookDefinition, RequestHookPhase, RouteDefinition,
 };
 use webstir::{
     Config, Ctx, Env, Error, HttpMethod, Module, Reply, Result, Route, Server, StartError,
@@ -967,19 +966,8 @@ fn one_route(route: Route) -> Module {
 async fn unenforced_keys_are_refused_at_startup() {
     // route keys, through full definitions (`form.csrf` is enforced: tests/it/csrf.rs)
     let def = |name: &str| RouteDefinition::new(name, HttpMethod::Get, "/d");
-    // `session` and `flash` are enforced (tests/it/sessions.rs); a form's own session options are
-    // not yet, and a flash declaration must be one the runtime can follow.
-    assert_unenforced(
-        one_route(Route::from_definition(
-            RouteDefinition::new("formSessionDef", HttpMethod::Post, "/d").form(
-                webstir::manifest::FormSpec::urlencoded()
-                    .session(SessionSpec::new(SessionMode::Required)),
-            ),
-        )),
-        "route formSessionDef",
-        "form.session",
-    )
-    .await;
+    // `session`, `flash` and `form.session` are enforced (tests/it/sessions.rs); a flash
+    // declaration must be one the runtime can follow.
     assert_unenforced(
         one_route(Route::from_definition(def("flashDef").flash(
             FlashSpec::default().publish(webstir::manifest::FlashPublish::new("n").when("later")),
