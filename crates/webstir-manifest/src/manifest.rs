@@ -276,6 +276,10 @@ pub struct ViewDefinition {
     /// SSG options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssg: Option<SsgSpec>,
+    /// Session use (webstir extension): the loader may read the session; `mode: required` answers
+    /// 401 `session_required` without one. Views never write the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<crate::SessionSpec>,
 }
 
 impl ViewDefinition {
@@ -292,6 +296,7 @@ impl ViewDefinition {
             render_mode: None,
             static_paths: Vec::new(),
             ssg: None,
+            session: None,
         }
     }
 

@@ -461,6 +461,21 @@ impl HookCtx {
         self.caller = Some(caller);
     }
 
+    /// The request's session, in `beforeHandler` and `afterHandler` hooks of routes that declare
+    /// `session` (or `flash`): e.g. a sign-in gate that redirects when the session has no user.
+    ///
+    /// # Errors
+    /// 500 in `beforeAuth` (the session is loaded after the access rule) or on a route that
+    /// declares no session.
+    pub fn session(&self) -> Result<&crate::Session, crate::Error> {
+        match &self.seen {
+            Seen::Scoped(scope) => crate::session::of(scope),
+            Seen::Before(_) => Err(crate::Error::msg(
+                "beforeAuth hooks cannot use the session: it is loaded after the access rule; use a beforeHandler hook",
+            )),
+        }
+    }
+
     /// The per-request scope (`None` in `beforeAuth`: the scope holds the caller, which is decided
     /// after that phase).
     pub fn scope(&self) -> Option<&Scope> {

@@ -51,7 +51,8 @@ impl Sessions {
         config: &crate::Config,
         db: Option<&webstir_db::Db>,
     ) -> Result<Option<Self>, crate::StartError> {
-        if !module.routes.iter().any(|r| declares(&r.definition)) {
+        let views = module.views.iter().any(|v| v.definition.session.is_some());
+        if !views && !module.routes.iter().any(|r| declares(&r.definition)) {
             return Ok(None);
         }
         let production = config.is_production();

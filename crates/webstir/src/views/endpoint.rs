@@ -31,6 +31,11 @@ pub(super) fn route(view: View, documents: Arc<Documents>) -> Route {
         loader,
     } = view;
     let mut route = Route::get(&definition.path).name(definition.name.clone());
+    // The pipeline loads the session for the view as for a route (read-only).
+    route.definition.session = definition.session.clone().map(|mut spec| {
+        spec.write = None;
+        spec
+    });
     route.endpoint = Some(Endpoint::Handler(Arc::new(Arc::new(ViewEndpoint {
         name: definition.name.into(),
         pattern: definition.path.into(),

@@ -114,6 +114,14 @@ impl View {
         self
     }
 
+    /// Let the loader read the session (`ctx.session()`); `SessionMode::Required` answers 401
+    /// `session_required` without one. Views read the session, never write it.
+    #[must_use]
+    pub fn session(mut self, mode: webstir_manifest::SessionMode) -> Self {
+        self.definition.session = Some(webstir_manifest::SessionSpec::new(mode));
+        self
+    }
+
     /// The document's name (instead of the request path's first segment), looked up as
     /// `pages/<name>/index.html`, `<name>/index.html`, `<name>.html` under `build/frontend/` then
     /// `dist/frontend/`.

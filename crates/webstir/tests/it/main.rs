@@ -8,6 +8,7 @@ mod hooks;
 mod http;
 mod jobs;
 mod request_model;
+mod session_access;
 mod sessions;
 mod testing;
 mod util;
