@@ -56,17 +56,17 @@ pub(crate) fn switch(env: &Env, name: &'static str, default: bool) -> Result<boo
     }
 }
 
-/// `X-Content-Type-Options`, `X-Frame-Options` and `Referrer-Policy` on an HTML response, unless
-/// the handler set its own.
+/// `X-Content-Type-Options: nosniff` on every response, and `X-Frame-Options` and `Referrer-Policy`
+/// on an HTML response, unless the handler set its own.
 pub(crate) fn add_security_headers(headers: &mut HeaderMap) {
+    headers
+        .entry(X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
     let html = headers.get(CONTENT_TYPE).is_some_and(|v| {
         let v = v.as_bytes();
         v.len() >= 9 && v[..9].eq_ignore_ascii_case(b"text/html")
     });
     if html {
-        headers
-            .entry(X_CONTENT_TYPE_OPTIONS)
-            .or_insert(HeaderValue::from_static("nosniff"));
         headers
             .entry(X_FRAME_OPTIONS)
             .or_insert(HeaderValue::from_static("DENY"));
@@ -86,7 +86,12 @@ impl App {
         let cors = match &self.edges.cors {
             None => None,
             Some(cors) => match cors.decide(req.method(), req.headers()) {
-                CorsDecision::Preflight(res) => return res,
+                CorsDecision::Preflight(mut res) => {
+                    if self.edges.security_headers {
+                        add_security_headers(res.headers_mut());
+                    }
+                    return res;
+                }
                 CorsDecision::Actual(allowed) => Some((cors, allowed)),
             },
         };
@@ -114,11 +119,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn security_headers_only_on_html_and_handler_values_win() {
+    fn nosniff_everywhere_frame_and_referrer_on_html_and_handler_values_win() {
         let mut json = HeaderMap::new();
         json.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         add_security_headers(&mut json);
-        assert_eq!(json.len(), 1);
+        assert_eq!(json.len(), 2);
+        assert_eq!(json[X_CONTENT_TYPE_OPTIONS], "nosniff");
 
         let mut html = HeaderMap::new();
         html.insert(

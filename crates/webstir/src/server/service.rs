@@ -122,6 +122,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        if let Some(res) = self.app.host_problem(&req) {
+            return Box::pin(async move { Ok(res) });
+        }
         if let Some(peer) = self.conn.peer
             && super::client_errors::is_path(req.uri().path())
         {
@@ -150,6 +153,33 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl App {
+    /// RFC 9112 §3.2: 400 for an HTTP/1.1 request without `Host`, and for any request with more
+    /// than one (HTTP/1.0 may omit it). Checked before routing, on the socket path only.
+    fn host_problem<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        let mut hosts = req.headers().get_all(http::header::HOST).iter();
+        let message = match (hosts.next(), hosts.next()) {
+            (Some(_), None) => return None,
+            (None, _) if req.version() < http::Version::HTTP_11 => return None,
+            (None, _) => "An HTTP/1.1 request needs a Host header.",
+            (Some(_), Some(_)) => "A request may carry only one Host header.",
+        };
+        let id_header = request_id::resolve(req.headers());
+        let id = request_id::text(&id_header).to_owned();
+        let mut res = response::json_value(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "error": "bad_request", "message": message }),
+        );
+        let headers = res.headers_mut();
+        headers.insert(X_REQUEST_ID, id_header);
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        if self.edges.security_headers {
+            super::edges::add_security_headers(headers);
+        }
+        let start = Instant::now();
+        self.finish(&tracing::Span::none(), &id, req.method(), "-", 400, start);
+        Some(res)
+    }
+
     pub(crate) fn expose_errors(&self) -> bool {
         !self.config.is_production()
     }
@@ -257,7 +287,10 @@ impl App {
         let (route, params) = match found {
             Match::Route(route, params) => (route, params),
             Match::MethodNotAllowed(_) | Match::NotFound if method == Method::OPTIONS => {
-                return self.preflight(&req);
+                let mut res = self.preflight(&req);
+                res.headers_mut()
+                    .insert(X_REQUEST_ID, request_id::resolve(req.headers()));
+                return res;
             }
             Match::MethodNotAllowed(allowed) => {
                 let id_header = request_id::resolve(req.headers());

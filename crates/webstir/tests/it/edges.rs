@@ -418,7 +418,9 @@ async fn static_files_are_served_beside_the_api() {
     assert_eq!(res.text(), "from the route");
     let res = srv.get("/api/hello").await;
     assert_eq!(res.json()["hello"], "world");
-    assert_eq!(res.header("x-content-type-options"), None);
+    // `nosniff` is on every response; the frame and referrer headers only on HTML.
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(res.header("x-frame-options"), None);
     let res = srv.get("/api/secret.json").await;
     assert_eq!(res.status, 404);
     assert_eq!(res.json()["error"], "not_found");

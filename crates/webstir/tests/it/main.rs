@@ -6,6 +6,7 @@ mod edges;
 mod forms;
 mod hooks;
 mod http;
+mod hygiene;
 mod jobs;
 mod request_model;
 mod session_access;
