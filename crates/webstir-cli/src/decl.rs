@@ -253,6 +253,26 @@ pub(crate) struct KeyEdit<'c> {
     pub(crate) new_text: Option<String>,
 }
 
+/// The edits of a declaration's managed `keys`: where each is declared now (`at`, indexes into
+/// the chain's calls by key slot) and its call text before and after.
+pub(crate) fn key_edits<'c>(
+    keys: &[&'static str],
+    chain: &'c Chain,
+    at: &[Option<usize>],
+    old: impl Fn(&str) -> Option<String>,
+    new: impl Fn(&str) -> Option<String>,
+) -> Vec<KeyEdit<'c>> {
+    keys.iter()
+        .enumerate()
+        .map(|(slot, key)| KeyEdit {
+            key,
+            current: at[slot].map(|i| &chain.calls[i]),
+            old_text: old(key),
+            new_text: new(key),
+        })
+        .collect()
+}
+
 /// Applies key edits to `text` whose declaration is `chain`: unchanged keys are left alone,
 /// changed ones replaced, new ones inserted before the next managed call (or before the first
 /// unmanaged call after the managed ones, e.g. `.handler(…)`), absent ones removed with their

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use webstir_manifest::{JobPriority, Schedule};
 
 use crate::changes::Changes;
-use crate::decl::{self, Found, KeyEdit};
+use crate::decl::{self, Found};
 use crate::names::{job_name, module_name};
 use crate::workspace::JOBS_DIR;
 use crate::{registry, templates};
@@ -277,16 +277,7 @@ pub(crate) fn apply(
             };
             let (_, at) = JobDecl::read(&chain).map_err(|why| refuse(&why))?;
             let new = plan.merge(Some(current));
-            let edits: Vec<KeyEdit<'_>> = KEYS
-                .iter()
-                .enumerate()
-                .map(|(slot, key)| KeyEdit {
-                    key,
-                    current: at[slot].map(|i| &chain.calls[i]),
-                    old_text: current.call(key),
-                    new_text: new.call(key),
-                })
-                .collect();
+            let edits = decl::key_edits(&KEYS, &chain, &at, |k| current.call(k), |k| new.call(k));
             let (text, changed) = decl::apply_edits(&file.text, &chain, None, &edits);
             if !changed.is_empty() {
                 changes.write(&file.rel, &text)?;

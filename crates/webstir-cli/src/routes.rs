@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use webstir_manifest::{HttpMethod, RouteDefinition, SchemaReference, check_route_path, route_key};
 
 use crate::changes::Changes;
-use crate::decl::{self, Chain, Found, KeyEdit};
+use crate::decl::{self, Chain, Found};
 use crate::names::module_name;
 use crate::workspace::ROUTES_DIR;
 use crate::{registry, templates};
@@ -1051,16 +1051,7 @@ fn update(
     let (_, at) = RouteDecl::read(&chain).map_err(|why| refuse(&why))?;
     let new = plan.merge(Some(current))?;
     check_unique(&new, files, Some(&file.stem))?;
-    let edits: Vec<KeyEdit<'_>> = KEYS
-        .iter()
-        .enumerate()
-        .map(|(slot, key)| KeyEdit {
-            key,
-            current: at[slot].map(|i| &chain.calls[i]),
-            old_text: current.call(key),
-            new_text: new.call(key),
-        })
-        .collect();
+    let edits = decl::key_edits(&KEYS, &chain, &at, |k| current.call(k), |k| new.call(k));
     let ctor = (new.method != current.method || new.path != current.path).then(|| new.ctor());
     let (text, changed) = decl::apply_edits(&file.text, &chain, ctor, &edits);
     let mut notes = Vec::new();
