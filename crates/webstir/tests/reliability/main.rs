@@ -4,6 +4,7 @@
 //! never a sleep that must be long enough; the figures are printed (`-- --nocapture`).
 
 mod drain;
+mod slow_clients;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
