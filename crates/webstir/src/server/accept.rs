@@ -1,14 +1,18 @@
-//! The accept loop: connection cap, header-read and idle timeouts, graceful shutdown.
+//! The accept loop: connection cap, header-read and idle timeouts, graceful shutdown, and what
+//! happens under pressure (at `HTTP_MAX_CONNECTIONS` or out of descriptors): the longest-idle
+//! keep-alive connections are closed to make room, and accept errors back off and are logged once
+//! per window.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, watch};
 
 use super::io::WatchedStream;
 use super::service::{App, ConnService, ConnState};
@@ -23,43 +27,68 @@ pub(crate) async fn serve(
 ) -> usize {
     let max = app.config.max_connections.min(Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
+    let open = Arc::new(Open::default());
+    let mut backoff = Backoff::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     // The header-read timeout is enforced by each connection's watchdog (see `connection`), not by
     // hyper's timer, which would allocate and register a timer for every request.
     let mut builder = http1::Builder::new();
     builder.header_read_timeout(None).keep_alive(true);
     tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
+    'accept: loop {
         let (stream, peer) = tokio::select! {
             biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => (stream, peer),
+                Ok((stream, peer)) => {
+                    backoff.succeeded();
+                    (stream, peer)
+                }
                 Err(err) => {
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    tracing::warn!(target: "webstir::http", error = %err, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+                    // Out of descriptors (EMFILE/ENFILE) or memory: make room by closing idle
+                    // keep-alive connections, and back off instead of spinning and logging.
+                    let evicted = if resource_error(&err) { open.evict_idle() } else { 0 };
+                    let delay = backoff.failed(&err, evicted);
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(delay) => continue,
+                    }
+                }
+            },
+        };
+        // At the cap, the accepted client waits for a slot; idle keep-alive connections are closed,
+        // longest-idle first, until one frees (busy connections are never interrupted).
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => break,
+            Err(TryAcquireError::NoPermits) => loop {
+                open.evict_idle();
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break 'accept,
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => break permit,
+                        Err(_) => break 'accept,
+                    },
+                    () = tokio::time::sleep(RECHECK) => {}
                 }
             },
         };
         let _ = stream.set_nodelay(true);
+        let state = Arc::new(ConnState {
+            peer: Some(peer.ip()),
+            ..ConnState::new(&app)
+        });
+        let slot = Open::register(&open, state.clone(), permit);
         tokio::spawn(connection(
             app.clone(),
             layered.clone(),
             builder.clone(),
             stream,
-            peer,
+            state,
             stop_rx.clone(),
-            permit,
+            slot,
         ));
     }
     drop(listener);
@@ -85,14 +114,10 @@ async fn connection(
     layered: Option<crate::handler::RouteService>,
     builder: http1::Builder,
     stream: TcpStream,
-    peer: std::net::SocketAddr,
+    state: Arc<ConnState>,
     mut stop_rx: watch::Receiver<bool>,
-    permit: OwnedSemaphorePermit,
+    slot: Slot,
 ) {
-    let state = Arc::new(ConnState {
-        peer: Some(peer.ip()),
-        ..ConnState::new(&app)
-    });
     let service = ConnService {
         app: app.clone(),
         conn: state.clone(),
@@ -124,6 +149,11 @@ async fn connection(
                 }
                 break;
             }
+            () = state.evict.notified(), if !closing => {
+                tracing::debug!(target: "webstir::http", "closing an idle keep-alive connection to make room");
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
             changed = stop_rx.changed(), if !closing => {
                 if changed.is_err() || *stop_rx.borrow() {
                     conn.as_mut().graceful_shutdown();
@@ -149,5 +179,140 @@ async fn connection(
             }
         }
     }
-    drop(permit);
+    drop(slot);
+}
+
+/// How often a client accepted at the cap looks again for idle connections to close.
+const RECHECK: Duration = Duration::from_millis(250);
+/// Accept errors are logged at most once per window (with how many were not).
+const LOG_WINDOW: Duration = Duration::from_secs(5);
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// The open connections, for closing idle ones under pressure. Touched once when a connection
+/// opens and once when it closes, never per request.
+#[derive(Default)]
+struct Open {
+    inner: Mutex<OpenInner>,
+}
+
+#[derive(Default)]
+struct OpenInner {
+    next: u64,
+    conns: HashMap<u64, Arc<ConnState>>,
+}
+
+/// An open connection's place: its permit under the cap and its entry in [`Open`], both given
+/// back when the connection task ends.
+struct Slot {
+    open: Arc<Open>,
+    id: u64,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut inner = self.open.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.conns.remove(&self.id);
+    }
+}
+
+impl Open {
+    fn register(open: &Arc<Self>, state: Arc<ConnState>, permit: OwnedSemaphorePermit) -> Slot {
+        let mut inner = open.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let id = inner.next;
+        inner.next += 1;
+        inner.conns.insert(id, state);
+        Slot {
+            open: open.clone(),
+            id,
+            _permit: permit,
+        }
+    }
+
+    /// Tell the longest-idle keep-alive connections (no request in flight, no request head
+    /// arriving) to close, as nginx does: an eighth of them, at least 1 and at most 32. Returns how
+    /// many were told.
+    fn evict_idle(&self) -> usize {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle: Vec<(u64, &Arc<ConnState>)> = inner
+            .conns
+            .values()
+            .filter(|c| {
+                c.in_flight.load(Ordering::Relaxed) == 0
+                    && c.head_since_ms.load(Ordering::Relaxed) == 0
+                    && !c.evicted.load(Ordering::Relaxed)
+            })
+            .map(|c| (c.last_active_ms.load(Ordering::Relaxed), c))
+            .collect();
+        let n = (idle.len() / 8).clamp(1, 32).min(idle.len());
+        if n == 0 {
+            return 0;
+        }
+        if n < idle.len() {
+            idle.select_nth_unstable_by_key(n - 1, |(last, _)| *last);
+        }
+        for (_, conn) in &idle[..n] {
+            conn.evicted.store(true, Ordering::Relaxed);
+            conn.evict.notify_one();
+        }
+        n
+    }
+}
+
+/// Out of descriptors or memory: the errors that closing idle connections can cure.
+fn resource_error(err: &std::io::Error) -> bool {
+    const ENOMEM: i32 = 12;
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    #[cfg(target_os = "linux")]
+    const ENOBUFS: i32 = 105;
+    #[cfg(not(target_os = "linux"))]
+    const ENOBUFS: i32 = 55;
+    matches!(err.raw_os_error(), Some(ENOMEM | ENFILE | EMFILE | ENOBUFS))
+}
+
+/// The accept loop's back-off: 10 ms doubling to 1 s while accept keeps failing (10 ms again when
+/// idle connections were just closed), and one log line per [`LOG_WINDOW`].
+struct Backoff {
+    delay: Duration,
+    logged_at: Option<Instant>,
+    unlogged: u64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            delay: BACKOFF_MIN,
+            logged_at: None,
+            unlogged: 0,
+        }
+    }
+}
+
+impl Backoff {
+    fn succeeded(&mut self) {
+        self.delay = BACKOFF_MIN;
+    }
+
+    fn failed(&mut self, err: &std::io::Error, evicted: usize) -> Duration {
+        let delay = if evicted > 0 { BACKOFF_MIN } else { self.delay };
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+        match self.logged_at {
+            Some(at) if at.elapsed() < LOG_WINDOW => self.unlogged += 1,
+            _ => {
+                tracing::warn!(
+                    target: "webstir::http",
+                    error = %err,
+                    closed_idle = evicted,
+                    not_logged = self.unlogged,
+                    backoff_ms = delay.as_millis() as u64,
+                    "accept failed; backing off (logged at most once per 5 s)"
+                );
+                self.logged_at = Some(Instant::now());
+                self.unlogged = 0;
+            }
+        }
+        delay
+    }
 }

@@ -57,6 +57,10 @@ pub(crate) struct ConnState {
     pub(crate) head_since_ms: AtomicU64,
     /// The client's address (`/client-errors` limits reports per client).
     pub(crate) peer: Option<std::net::IpAddr>,
+    /// Set (and `evict` notified) when the accept loop, under pressure, picks this idle keep-alive
+    /// connection to close (`server/accept.rs`).
+    pub(crate) evicted: std::sync::atomic::AtomicBool,
+    pub(crate) evict: tokio::sync::Notify,
 }
 
 impl ConnState {
@@ -67,6 +71,8 @@ impl ConnState {
             last_active_ms: AtomicU64::new(now),
             head_since_ms: AtomicU64::new(now + 1),
             peer: None,
+            evicted: std::sync::atomic::AtomicBool::new(false),
+            evict: tokio::sync::Notify::new(),
         }
     }
 }

@@ -462,7 +462,7 @@ async fn metrics_count_route_requests_but_not_probes() {
 }
 
 #[tokio::test]
-async fn connections_over_the_cap_wait_until_one_closes() {
+async fn connections_over_the_cap_wait_while_every_slot_is_busy() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = start(&[("HTTP_MAX_CONNECTIONS", "1")]).await;
     // The readiness probe in `start` used (and closed) the only slot; wait for it to come back.
@@ -471,25 +471,31 @@ async fn connections_over_the_cap_wait_until_one_closes() {
         .await
         .unwrap();
     first
-        .write_all(b"GET /items/1 HTTP/1.1\r\nhost: x\r\n\r\n")
+        .write_all(b"GET /slow?ms=1000 HTTP/1.1\r\nhost: x\r\n\r\n")
         .await
         .unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = first.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-    // `first` stays open (keep-alive), holding the only slot: a second client is not served...
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // `first` holds the only slot with a request in flight: a second client is not served (a busy
+    // connection is never closed to make room)...
     let client = app.client;
     let second = tokio::spawn(async move { client.get("/items/2").await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!second.is_finished(), "a connection over the cap must wait");
-    // ...until the first one goes away.
-    drop(first);
+    let mut buf = vec![0u8; 4096];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // ...until it is idle: then it is closed to make room (see `pressure.rs`), though still open.
     let res = tokio::time::timeout(Duration::from_secs(5), second)
         .await
-        .expect("served once a slot is free")
+        .expect("served once the slot's connection is idle")
         .unwrap()
         .unwrap();
     assert_eq!(res.status, 200);
+    let closed = tokio::time::timeout(Duration::from_secs(5), first.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "the idle connection was closed"
+    );
     app.stop().await;
 }
 

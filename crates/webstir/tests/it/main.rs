@@ -8,6 +8,7 @@ mod hooks;
 mod http;
 mod hygiene;
 mod jobs;
+mod pressure;
 mod request_model;
 mod session_access;
 mod sessions;
