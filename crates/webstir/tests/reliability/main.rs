@@ -3,6 +3,7 @@
 //! PostgreSQL, a SQLite file locked by another process). Every wait is a deadline that is polled,
 //! never a sleep that must be long enough; the figures are printed (`-- --nocapture`).
 
+mod db_faults;
 mod drain;
 mod slow_clients;
 
