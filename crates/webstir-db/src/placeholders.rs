@@ -398,3 +398,130 @@ mod tests {
         assert!(is_transaction_control("ROLLBACK TO a", false));
     }
 }
+
+/// Property tests: SQL assembled from random tokens (placeholders, `??`, string literals,
+/// escape strings, quoted identifiers, comments, dollar quotes, plain text) is rewritten exactly as
+/// the tokens say: only placeholder tokens change, numbered in order by SQLite's rules.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Token {
+        Plain(String),
+        Bare,
+        Numbered(usize),
+        DoubleQuestion,
+        /// Raw text that must come out unchanged (literals, identifiers, comments).
+        Opaque(String),
+    }
+
+    /// Characters that mean something to the lexer, to sprinkle inside quoted sections.
+    const TRICKY: &str = "[a-z ?$\"'\\\\/*\n-]";
+
+    fn text_without(excluded: &'static [char]) -> impl Strategy<Value = String> {
+        prop::collection::vec(TRICKY, 0..8).prop_map(move |parts| {
+            parts
+                .concat()
+                .chars()
+                .filter(|c| !excluded.contains(c))
+                .collect()
+        })
+    }
+
+    fn token() -> impl Strategy<Value = Token> {
+        prop_oneof![
+            "[a-z0-9_,=()<>+.]{1,8}".prop_map(Token::Plain),
+            Just(Token::Bare),
+            (1usize..20).prop_map(Token::Numbered),
+            Just(Token::DoubleQuestion),
+            // '…' with '' escapes; backslashes are literal here.
+            prop::collection::vec(
+                prop_oneof![text_without(&['\'']), Just("''".to_owned())],
+                0..4
+            )
+            .prop_map(|p| Token::Opaque(format!("'{}'", p.concat()))),
+            // E'…' with backslash escapes.
+            prop::collection::vec(
+                prop_oneof![
+                    text_without(&['\'', '\\']),
+                    Just(r"\'".to_owned()),
+                    Just(r"\\".to_owned()),
+                    Just("''".to_owned())
+                ],
+                0..4
+            )
+            .prop_map(|p| Token::Opaque(format!("E'{}'", p.concat()))),
+            // "…" with "" escapes.
+            prop::collection::vec(
+                prop_oneof![text_without(&['"']), Just("\"\"".to_owned())],
+                0..4
+            )
+            .prop_map(|p| Token::Opaque(format!("\"{}\"", p.concat()))),
+            text_without(&['\n']).prop_map(|t| Token::Opaque(format!("--{t}\n"))),
+            (
+                text_without(&['*', '/']),
+                text_without(&['*', '/']),
+                any::<bool>()
+            )
+                .prop_map(|(a, b, nested)| Token::Opaque(if nested {
+                    format!("/*{a}/*{b}*/{a}*/")
+                } else {
+                    format!("/*{a}{b}*/")
+                })),
+            ("[a-z_]{0,3}", text_without(&['$']))
+                .prop_map(|(tag, body)| Token::Opaque(format!("${tag}${body}${tag}$"))),
+        ]
+    }
+
+    /// The SQL (tokens separated by spaces), the expected PostgreSQL text and parameter count.
+    fn render(tokens: &[Token]) -> (String, String, usize) {
+        let (mut sql, mut expected, mut largest) = (String::new(), String::new(), 0usize);
+        for token in tokens {
+            let (input, output) = match token {
+                Token::Plain(text) | Token::Opaque(text) => (text.clone(), text.clone()),
+                Token::Bare => {
+                    largest += 1;
+                    ("?".to_owned(), format!("${largest}"))
+                }
+                Token::Numbered(n) => {
+                    largest = largest.max(*n);
+                    (format!("?{n}"), format!("${n}"))
+                }
+                Token::DoubleQuestion => ("??".to_owned(), "?".to_owned()),
+            };
+            sql.push_str(&input);
+            sql.push(' ');
+            expected.push_str(&output);
+            expected.push(' ');
+        }
+        (sql, expected, largest)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn only_placeholders_change_and_they_are_numbered_in_order(
+            tokens in prop::collection::vec(token(), 0..12)
+        ) {
+            let (sql, expected, params) = render(&tokens);
+            let rewritten = to_postgres(&sql);
+            prop_assert_eq!(rewritten.sql, expected, "input: {}", sql);
+            prop_assert_eq!(rewritten.params, params);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics_and_without_question_marks_is_unchanged(sql in any::<String>()) {
+            let rewritten = to_postgres(&sql);
+            if !sql.contains('?') {
+                prop_assert_eq!(&rewritten.sql, &sql);
+                prop_assert_eq!(rewritten.params, 0);
+            }
+            let _ = is_transaction_control(&sql, false);
+            let _ = is_transaction_control(&sql, true);
+        }
+    }
+}

@@ -539,3 +539,157 @@ mod tests {
         assert_eq!(percent_decode("%zz"), "%zz");
     }
 }
+
+/// Property tests: a path generated from a route's pattern is matched by that route (with its
+/// params extracted back) unless a strictly more specific route of the set also matches it, and
+/// the fast (byte-range) and slow (split) matchers agree.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{Ctx, Reply, Result, Route};
+
+    async fn h(_ctx: Ctx) -> Result<Reply> {
+        Ok(Reply::empty())
+    }
+
+    /// `None` is a `:param` segment; literals come from a tiny alphabet so patterns overlap often.
+    fn pattern() -> impl Strategy<Value = Vec<Option<String>>> {
+        prop::collection::vec(prop::option::weighted(0.6, "[a-c]{1,2}"), 0..5)
+    }
+
+    /// Raw (decoded) param values: sometimes a literal look-alike, sometimes text that needs
+    /// percent-encoding (`/`, `%`, space, `?`, non-ASCII).
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-c]{1,2}", "[a-c0-9 é%/?.]{1,6}"]
+    }
+
+    fn encode(value: &str) -> String {
+        let mut out = String::new();
+        for b in value.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    fn path_of(pattern: &[Option<String>]) -> String {
+        let mut path = String::new();
+        for (i, segment) in pattern.iter().enumerate() {
+            path.push('/');
+            match segment {
+                Some(lit) => path.push_str(lit),
+                None => path.push_str(&format!(":p{i}")),
+            }
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+        path
+    }
+
+    /// Patterns, the index of the one to generate a path for, param values, and whether to double
+    /// the first slash and add a trailing one.
+    type Case = (Vec<Vec<Option<String>>>, usize, Vec<String>, bool, bool);
+
+    /// Up to 6 distinct patterns, dropping any that the router would refuse as ambiguous with one
+    /// kept before it; plus a path for one of them, with values and optional extra slashes.
+    fn case() -> impl Strategy<Value = Case> {
+        prop::collection::vec(pattern(), 1..7).prop_flat_map(|raw| {
+            let mut kept: Vec<Vec<Option<String>>> = Vec::new();
+            for p in raw {
+                let seg = segments_of(&path_of(&p)).0;
+                if kept
+                    .iter()
+                    .all(|k| *k != p && !ambiguous(&segments_of(&path_of(k)).0, &seg))
+                {
+                    kept.push(p);
+                }
+            }
+            let n = kept.len();
+            (
+                Just(kept),
+                0..n,
+                prop::collection::vec(value(), 5),
+                any::<bool>(),
+                any::<bool>(),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_generated_path_matches_its_own_pattern_or_a_more_specific_one(
+            (patterns, target, values, double_slash, trailing_slash) in case()
+        ) {
+            let routes: Vec<Route> = patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Route::get(&path_of(p)).name(format!("r{i}")).handler(h))
+                .collect();
+            let router = Router::new(&routes).expect("ambiguous sets were filtered out");
+            let own = &patterns[target];
+            let own_segments = segments_of(&path_of(own)).0;
+            let mut path = String::new();
+            let mut expected = Vec::new();
+            for (i, segment) in own.iter().enumerate() {
+                path.push_str(if double_slash && i == 0 { "//" } else { "/" });
+                match segment {
+                    Some(lit) => path.push_str(lit),
+                    None => {
+                        path.push_str(&encode(&values[i]));
+                        expected.push(values[i].clone());
+                    }
+                }
+            }
+            if trailing_slash || path.is_empty() {
+                path.push('/');
+            }
+            let own_name = format!("r{target}");
+            let Match::Route(found, params) = router.find(&Method::GET, &path) else {
+                panic!("{path} did not match; routes {patterns:?}");
+            };
+            // The slow matcher (paths deeper than the stack buffer) agrees with the fast one.
+            let Match::Route(slow, _) = router.find_slow(&Method::GET, &path) else {
+                panic!("{path}: the slow matcher found nothing");
+            };
+            prop_assert_eq!(&slow.info.name, &found.info.name);
+            prop_assert!(found.matches(&path).is_some());
+            // Whatever else matches the path is never more specific than what was chosen.
+            for other in &router.routes {
+                if other.matches(&path).is_some() {
+                    prop_assert_ne!(
+                        specificity(&other.segments, &found.segments),
+                        Ordering::Less,
+                        "{} beats {} for {}", other.path, found.path, path
+                    );
+                }
+            }
+            if *found.info.name == *own_name {
+                let got: Vec<String> = (0..expected.len())
+                    .map(|i| params.value_for_test(i, &path))
+                    .collect();
+                prop_assert_eq!(got, expected);
+            } else {
+                // Only a strictly more specific route may take a path generated for another, and
+                // only when a param value spelled one of its literals.
+                prop_assert_eq!(
+                    specificity(&found.segments, &own_segments),
+                    Ordering::Less,
+                    "{} took {} from {}", found.path, path, own_name
+                );
+                let spelled_literal = own
+                    .iter()
+                    .enumerate()
+                    .any(|(i, s)| s.is_none() && values[i].bytes().all(|b| (b'a'..=b'c').contains(&b)));
+                prop_assert!(spelled_literal, "{} took {}", found.path, path);
+            }
+        }
+    }
+}
