@@ -244,6 +244,12 @@ where
 fn from_db(err: &webstir_db::Error) -> Option<Error> {
     use webstir_db::ConstraintKind;
     if err.is_unavailable() {
+        // The client sees a generic 503; the log says why (locked, refused, timed out), once per
+        // request, inside the request's span.
+        let cause = std::error::Error::source(err)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::warn!(target: "webstir::db", cause = %cause, "database unavailable");
         return Some(Error::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

@@ -2,6 +2,7 @@
 
 mod auth;
 mod database;
+mod faults;
 mod process;
 mod routes;
 
