@@ -148,7 +148,7 @@ pub(crate) fn to_postgres(sql: &str) -> Rewritten {
                 .parse::<usize>()
                 .unwrap_or(usize::MAX)
         } else {
-            largest + 1
+            largest.saturating_add(1)
         };
         largest = largest.max(index);
         out.push('$');
@@ -348,6 +348,19 @@ mod tests {
                 sql: "SELECT $1, $1".into(),
                 params: 1
             }
+        );
+    }
+
+    #[test]
+    fn a_huge_numbered_placeholder_does_not_overflow_the_next_bare_one() {
+        // Found by the `placeholders` fuzz target: `largest + 1` overflowed (a panic in debug builds,
+        // `$0` in release builds).
+        let rewritten = to_postgres("SELECT ?99999999999999999999999, ?");
+        assert_eq!(rewritten.params, usize::MAX);
+        assert!(
+            rewritten.sql.ends_with(&format!("${}", usize::MAX)),
+            "{}",
+            rewritten.sql
         );
     }
 
