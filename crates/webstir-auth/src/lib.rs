@@ -100,3 +100,18 @@ pub use redact::{
     query_has_credential, redact_header, redact_query,
 };
 pub use security_log::SECURITY_TARGET;
+
+/// Entry points for the cargo-fuzz targets in `fuzz/`. Compiled only under `--cfg fuzzing` (which
+/// cargo-fuzz sets), so they are not part of the API.
+#[cfg(all(fuzzing, feature = "jwt"))]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// The JWT structural pre-parser for both algorithms: whether each accepted the token.
+    pub fn jwt_precheck(token: &str) -> [bool; 2] {
+        [
+            jsonwebtoken::Algorithm::HS256,
+            jsonwebtoken::Algorithm::RS256,
+        ]
+        .map(|alg| crate::jwt::precheck(token, alg).is_ok())
+    }
+}

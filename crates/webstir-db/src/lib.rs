@@ -101,3 +101,20 @@ mod send_tests {
         assert_send(&migrate::apply_system(&db, &[], migrate::SYSTEM_TABLE));
     }
 }
+
+/// Entry points for the cargo-fuzz targets in `fuzz/`. Compiled only under `--cfg fuzzing` (which
+/// cargo-fuzz sets), so they are not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// The `?` → `$n` rewriter: the PostgreSQL text and the parameter count.
+    pub fn to_postgres(sql: &str) -> (String, usize) {
+        let rewritten = crate::placeholders::to_postgres(sql);
+        (rewritten.sql, rewritten.params)
+    }
+
+    /// Whether the statement is transaction control, outside and inside a transaction.
+    pub fn is_transaction_control(sql: &str) -> [bool; 2] {
+        [false, true].map(|inside| crate::placeholders::is_transaction_control(sql, inside))
+    }
+}

@@ -115,3 +115,58 @@ macro_rules! migrations_dir {
         concat!(env!("CARGO_MANIFEST_DIR"), "/src/backend/db/migrations")
     };
 }
+
+/// Entry points for the cargo-fuzz targets in `fuzz/`. Compiled only under `--cfg fuzzing` (which
+/// cargo-fuzz sets), so they are not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    use crate::server::router::Router;
+    use crate::{Ctx, Reply, Result, Route};
+
+    async fn handler(_ctx: Ctx) -> Result<Reply> {
+        Ok(Reply::empty())
+    }
+
+    thread_local! {
+        static ROUTER: Router = Router::build(
+            &[
+                Route::get("/").name("root").handler(handler),
+                Route::get("/api/items").name("list").handler(handler),
+                Route::post("/api/items").name("create").handler(handler),
+                Route::get("/api/items/new").name("new").handler(handler),
+                Route::get("/api/items/:id").name("get").handler(handler),
+                Route::put("/api/items/:id").name("put").handler(handler),
+                Route::get("/api/items/:id/parts/:part").name("part").handler(handler),
+                Route::get("/api/:kind").name("kind").handler(handler),
+                Route::delete("/a/:b/:c/:d/:e/:f/:g/:h/:i/:j/:k/:l/:m/:n/:o/:p/:q/:r").name("deep").handler(handler),
+            ],
+            &[],
+        )
+        .expect("the fuzz route set is unambiguous");
+    }
+
+    /// Match `path` against a fixed route set with each method (the fast and slow matchers must
+    /// agree, params must decode); the number of matches.
+    pub fn router_find(path: &str) -> usize {
+        ROUTER.with(|router| router.fuzz_find(path))
+    }
+
+    /// The urlencoded checks and decoders: whether the form body and the query string parsed.
+    pub fn form(input: &[u8]) -> [bool; 2] {
+        let checked = crate::extract::check_urlencoded(input, "form body").is_ok();
+        let form = crate::extract::parse_form::<Vec<(String, String)>>(input).is_ok();
+        assert!(
+            !form || checked,
+            "a form that failed the checks was decoded"
+        );
+        let query = std::str::from_utf8(input)
+            .is_ok_and(|q| crate::extract::parse_query::<Vec<(String, String)>>(q).is_ok());
+        [form, query]
+    }
+
+    /// The session cookie parser on one `Cookie` header; whether a valid session id was found.
+    pub fn session_cookie(header: &[u8]) -> bool {
+        crate::session::fuzz_read(header)
+    }
+}

@@ -693,3 +693,35 @@ mod proptests {
         }
     }
 }
+
+#[cfg(fuzzing)]
+impl Router {
+    /// For `webstir::__fuzz::router_find`: the fast and slow matchers agree for every method.
+    pub(crate) fn fuzz_find(&self, path: &str) -> usize {
+        let mut found = 0;
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+        ] {
+            let name = |m: Match<'_>| match m {
+                Match::Route(route, _) => Some(route.info.name.clone()),
+                Match::MethodNotAllowed(allowed) => Some(format!("405 {allowed:?}").into()),
+                Match::NotFound => None,
+            };
+            let fast = name(self.find(&method, path));
+            assert_eq!(
+                fast,
+                name(self.find_slow(&method, path)),
+                "{method} {path:?}"
+            );
+            found += usize::from(fast.is_some());
+        }
+        for part in path.split('/') {
+            let _ = percent_decode(part);
+        }
+        found
+    }
+}

@@ -731,3 +731,26 @@ impl FromRequestParts<Scope> for Session {
 
 #[cfg(test)]
 mod tests;
+
+/// For `webstir::__fuzz::session_cookie`: read a session cookie from one `Cookie` header; a
+/// valid id must round-trip through signing.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_read(header: &[u8]) -> bool {
+    use cookie::{CookieCodec, Presented};
+    thread_local! {
+        static CODEC: CookieCodec = CookieCodec::new("sid", b"fuzz secret fuzz secret fuzz secret!", 3600, true);
+    }
+    CODEC.with(|codec| {
+        if let Ok(text) = std::str::from_utf8(header)
+            && let Some(id) = codec.verify(text)
+        {
+            assert_eq!(codec.sign(&id), text);
+        }
+        let Ok(value) = http::HeaderValue::from_bytes(header) else {
+            return false;
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::COOKIE, value);
+        matches!(codec.read(&headers), Presented::Valid(_))
+    })
+}
